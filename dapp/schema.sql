@@ -1,0 +1,72 @@
+-- streamdex state: the one schema file (dapp/store.py applies it and sets PRAGMA user_version).
+--
+-- Amounts are uint256 and do not fit SQLite's 64-bit INTEGER. Columns that hold amounts are
+-- declared without a type (BLOB affinity, so SQLite never converts what it is given) and hold an
+-- INTEGER when the value fits in 64 signed bits, else its decimal TEXT (store.encode_amount).
+-- Never do arithmetic on them in SQL; Python reads them back with store.decode_amount.
+
+-- Every address the application has seen (accounts, tokens, pairs), interned to a small id.
+CREATE TABLE addresses (
+    id      INTEGER PRIMARY KEY,
+    address BLOB NOT NULL UNIQUE            -- 20 bytes
+);
+
+-- Tokens held in the application: ERC-20s and Ether deposited through the portals, and the LP
+-- token of every pair (at the pair's address). supply = deposits − withdrawals (LP: minted − burned).
+CREATE TABLE tokens (
+    token_id INTEGER PRIMARY KEY REFERENCES addresses (id),
+    supply   NOT NULL
+);
+
+-- One account's holding of one token, settled at updated_at (PROTOCOL §4.1):
+--   available(t) = available + inflow_rate·(t − updated_at)   (+ pending rate_changes)
+--   escrow(t)    = escrow − outflow_rate·(t − updated_at)     (outgoing stream amounts not yet streamed)
+--   balance(t)   = available(t) + escrow(t)
+-- A row whose values are all zero is deleted: an absent row reads as zero.
+CREATE TABLE balances (
+    account_id   INTEGER NOT NULL,
+    token_id     INTEGER NOT NULL,
+    available    NOT NULL,
+    escrow       NOT NULL,
+    inflow_rate  NOT NULL,
+    outflow_rate NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (account_id, token_id)
+) WITHOUT ROWID;
+
+-- Future changes to an account's rates (stream starts and ends) and the lumps due then (a
+-- stream's remainder, a delayed instant transfer), summed per (account, token, time). Every row
+-- is pending: settling an account applies and deletes the rows at or before the settlement time.
+CREATE TABLE rate_changes (
+    account_id         INTEGER NOT NULL,
+    token_id           INTEGER NOT NULL,
+    at                 INTEGER NOT NULL,
+    inflow_rate_delta  NOT NULL,
+    outflow_rate_delta NOT NULL,
+    inflow_lump        NOT NULL,
+    outflow_lump       NOT NULL,
+    PRIMARY KEY (account_id, token_id, at)
+) WITHOUT ROWID;
+
+CREATE TABLE streams (
+    id           INTEGER PRIMARY KEY,
+    token_id     INTEGER NOT NULL,
+    sender_id    INTEGER NOT NULL,
+    receiver_id  INTEGER NOT NULL,
+    amount       NOT NULL,
+    start        INTEGER NOT NULL,
+    duration     INTEGER NOT NULL,
+    cancelled_at INTEGER                    -- NULL unless the sender cancelled it
+);
+CREATE INDEX streams_by_sender ON streams (sender_id, token_id);
+CREATE INDEX streams_by_receiver ON streams (receiver_id, token_id);
+
+-- Uniswap V2 pairs; pair_id is the address id of the pair, which is also its LP token.
+CREATE TABLE pairs (
+    pair_id   INTEGER PRIMARY KEY REFERENCES addresses (id),
+    token0_id INTEGER NOT NULL,
+    token1_id INTEGER NOT NULL,
+    reserve0  NOT NULL,
+    reserve1  NOT NULL,
+    UNIQUE (token0_id, token1_id)
+);

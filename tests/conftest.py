@@ -1,0 +1,50 @@
+"""Shared fixtures: a fresh in-memory application state and deterministic hypothesis runs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from dapp.amm.pair import Pairs
+from dapp.amm.router import Router
+from dapp.events import Event
+from dapp.ledger import Ledger
+from dapp.store import Store
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def address(n: int) -> bytes:
+    """A readable test address: address(1) == 0x00..01."""
+    return n.to_bytes(20, "big")
+
+
+@dataclass
+class World:
+    """The application's domain objects over one store, as an input handler composes them."""
+
+    store: Store
+    events: list[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ledger = Ledger(self.store, self.events)
+        self.pairs = Pairs(self.store, self.ledger, self.events)
+        self.router = Router(self.pairs, self.ledger)
+
+    def balance(self, account: bytes, token: bytes, at: int) -> int:
+        return self.ledger.position(account, token, at).balance
+
+    def available(self, account: bytes, token: bytes, at: int) -> int:
+        return self.ledger.position(account, token, at).available
+
+
+@pytest.fixture
+def world() -> World:
+    return World(Store(":memory:"))
