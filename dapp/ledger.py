@@ -375,9 +375,31 @@ class Ledger:
             )
         if stream.cancelled_at is not None:
             raise StreamEnded(f"stream {stream_id} was already cancelled at {stream.cancelled_at}")
-        streamed = stream.streamed_at(now)
-        if streamed == stream.amount:
+        if stream.streamed_at(now) == stream.amount:
             raise StreamEnded(f"stream {stream_id} has already streamed all of its amount")
+        self._stop(stream, now)
+        return stream
+
+    def stop_streams_to(self, receiver: bytes, now: int) -> None:
+        """Cancel every unfinished stream into `receiver`, refunding the senders.
+
+        A pair's address is known before the pair exists; a stream sent there before then must
+        not keep paying the pair outside its reserves once it does.
+        """
+        receiver_id = self.store.address_id(receiver)
+        if receiver_id is None:
+            return
+        stream_ids = self._sql.execute(
+            "SELECT id FROM streams WHERE receiver_id = ? AND cancelled_at IS NULL ORDER BY id",
+            (receiver_id,),
+        ).fetchall()
+        for (stream_id,) in stream_ids:
+            stream = self.stream(stream_id)
+            if stream.streamed_at(now) < stream.amount:
+                self._stop(stream, now)
+
+    def _stop(self, stream: Stream, now: int) -> None:
+        streamed = stream.streamed_at(now)
         token_id = self._id(stream.token)
         sender_id = self._id(stream.sender)
         receiver_id = self._id(stream.receiver)
@@ -395,13 +417,12 @@ class Ledger:
         source.available += refunded
         self._save(sender_id, token_id, source)
         self._save(receiver_id, token_id, target)
-        self._sql.execute("UPDATE streams SET cancelled_at = ? WHERE id = ?", (now, stream_id))
+        self._sql.execute("UPDATE streams SET cancelled_at = ? WHERE id = ?", (now, stream.id))
         self.events.append(
             StreamCancelled(
-                stream_id, stream.token, stream.sender, stream.receiver, now, streamed, refunded
+                stream.id, stream.token, stream.sender, stream.receiver, now, streamed, refunded
             )
         )
-        return stream
 
     # --- rows -----------------------------------------------------------------------------------
     def check_recipient(self, receiver: bytes) -> None:

@@ -81,9 +81,13 @@ class Pairs:
             )
         return pair
 
-    def create(self, token_a: bytes, token_b: bytes) -> Pair:
+    def create(self, token_a: bytes, token_b: bytes, now: int) -> Pair:
+        """A new, empty pair. Streams already sent to its (predictable) address are stopped and
+        refunded; what reached the address before is a donation to the first liquidity, as
+        tokens sent to a Uniswap pair are."""
         token0, token1 = sort_tokens(token_a, token_b)
         pair = Pair(pair_address(token0, token1), token0, token1, 0, 0)
+        self.ledger.stop_streams_to(pair.address, now)
         self._sql.execute(
             "INSERT INTO pairs (pair_id, token0_id, token1_id, reserve0, reserve1)"
             " VALUES (?, ?, ?, 0, 0)",

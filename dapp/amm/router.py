@@ -79,8 +79,8 @@ class Router:
         check_amount(amount_b_desired, "token_b_desired")
         check_bound(amount_a_min, "token_a_min")
         check_bound(amount_b_min, "token_b_min")
-        self.ledger.check_recipient(to)
-        pair = self.pairs.find(token_a, token_b) or self.pairs.create(token_a, token_b)
+        pair = self.pairs.find(token_a, token_b) or self.pairs.create(token_a, token_b, now)
+        self.ledger.check_recipient(to)  # after creation: the new pair cannot receive either
         reserve_a, reserve_b = pair.reserves_from(token_a)
         if reserve_a == 0 and reserve_b == 0:
             amount_a, amount_b = amount_a_desired, amount_b_desired
