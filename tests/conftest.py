@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from dapp.amm.pair import Pairs
 from dapp.amm.router import Router
+from dapp.errors import StreamdexError
 from dapp.events import Event
 from dapp.ledger import Ledger
 from dapp.store import Store
@@ -43,6 +45,18 @@ class World:
 
     def available(self, account: bytes, token: bytes, at: int) -> int:
         return self.ledger.position(account, token, at).available
+
+
+def rejected_atomically(
+    world: World, error: type[StreamdexError], call: Callable[[], object]
+) -> StreamdexError:
+    """Run `call` as an input; it must raise exactly `error` and leave every row as it was."""
+    before = world.store.dump()
+    with pytest.raises(StreamdexError) as raised, world.store.transaction():
+        call()
+    assert type(raised.value) is error, repr(raised.value)
+    assert world.store.dump() == before
+    return raised.value
 
 
 @pytest.fixture

@@ -29,11 +29,10 @@ from dapp.errors import (
     InsufficientLiquidityBurned,
     InsufficientOutputAmount,
     KInvariant,
-    StreamdexError,
 )
 from dapp.events import Burn, Mint, PairCreated, StreamCancelled, Swap, Sync, Transfer
 from dapp.store import Store
-from tests.conftest import World, address
+from tests.conftest import World, address, rejected_atomically
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "univ2_vectors.json"
 PAIR_SCENARIOS: list[dict[str, Any]] = [
@@ -117,18 +116,6 @@ def pool(funded: World) -> World:
     """A pair at 1e18 TOKEN0 : 4e18 TOKEN1 (v2-core's mint test), LP total supply 2e18."""
     _add(funded, 1 * E18, 4 * E18, T0)
     return funded
-
-
-def _rejected_atomically(
-    world: World, error: type[StreamdexError], call: Callable[[], object]
-) -> StreamdexError:
-    """Run `call` in a transaction; it must raise exactly `error` and leave every row as it was."""
-    before = world.store.dump()
-    with pytest.raises(StreamdexError) as raised, world.store.transaction():
-        call()
-    assert type(raised.value) is error, repr(raised.value)
-    assert world.store.dump() == before
-    return raised.value
 
 
 # --- the v2-core scenarios, bit-exact ----------------------------------------------------------
@@ -333,7 +320,7 @@ def test_one_wei_above_quote_breaks_k(
         outs = (0, amount_out) if token0_in else (amount_out, 0)
         funded.pairs.swap(_pair(funded), *outs, TRADER, TRADER, now)
 
-    _rejected_atomically(funded, KInvariant, lambda: swap(quoted + 1))
+    rejected_atomically(funded, KInvariant, lambda: swap(quoted + 1))
     trader_out_before = funded.available(TRADER, token_out, now)
     swap(quoted)
     assert funded.available(TRADER, token_out, now) == trader_out_before + quoted
@@ -351,7 +338,7 @@ def test_output_of_a_whole_reserve_is_refused_one_less_is_payable(funded: World)
             funded.ledger.move(TOKEN1, TRADER, pair.address, huge, now)
             funded.pairs.swap(_pair(funded), *outs, TRADER, TRADER, now)
 
-        _rejected_atomically(funded, InsufficientLiquidity, swap)
+        rejected_atomically(funded, InsufficientLiquidity, swap)
     cost = get_amount_in(10**4 - 1, 10**4, 10**4)
     funded.ledger.move(TOKEN1, TRADER, pair.address, cost, now)
     funded.pairs.swap(_pair(funded), 10**4 - 1, 0, TRADER, TRADER, now)
@@ -365,7 +352,7 @@ def test_swap_with_nothing_paid_in_is_refused(pool: World) -> None:
         def swap(amount0_out: int = amount0_out, amount1_out: int = amount1_out) -> None:
             pool.pairs.swap(_pair(pool), amount0_out, amount1_out, TRADER, TRADER, now)
 
-        _rejected_atomically(pool, InsufficientInputAmount, swap)
+        rejected_atomically(pool, InsufficientInputAmount, swap)
 
 
 def test_swap_with_no_output_is_refused(pool: World) -> None:
@@ -376,7 +363,7 @@ def test_swap_with_no_output_is_refused(pool: World) -> None:
         pool.ledger.move(TOKEN0, TRADER, pair.address, E18, now)
         pool.pairs.swap(_pair(pool), 0, 0, TRADER, TRADER, now)
 
-    _rejected_atomically(pool, InsufficientOutputAmount, swap)
+    rejected_atomically(pool, InsufficientOutputAmount, swap)
 
 
 def test_burn_paying_zero_of_a_token_is_refused(pool: World) -> None:
@@ -388,14 +375,14 @@ def test_burn_paying_zero_of_a_token_is_refused(pool: World) -> None:
         pool.ledger.move(pair.address, MINTER, pair.address, liquidity, now)
         return pool.pairs.burn(_pair(pool), MINTER, MINTER, now)
 
-    _rejected_atomically(pool, InsufficientLiquidityBurned, lambda: burn(1))
-    _rejected_atomically(
+    rejected_atomically(pool, InsufficientLiquidityBurned, lambda: burn(1))
+    rejected_atomically(
         pool,
         InsufficientLiquidityBurned,
         lambda: pool.router.remove_liquidity(MINTER, TOKEN0, TOKEN1, 1, 0, 0, MINTER, None, now),
     )
     # nothing paid in at all is the same refusal
-    _rejected_atomically(
+    rejected_atomically(
         pool,
         InsufficientLiquidityBurned,
         lambda: pool.pairs.burn(_pair(pool), MINTER, MINTER, now),

@@ -39,7 +39,7 @@ from dapp.errors import (
 )
 from dapp.events import PairCreated
 from dapp.store import Store
-from tests.conftest import World, address
+from tests.conftest import World, address, rejected_atomically
 
 E18 = 10**18
 # byte order: TOKEN_A < TOKEN_B < TOKEN_C < TOKEN_D, so A is token0 of A/B and B of B/C
@@ -103,18 +103,6 @@ def _lp(world: World, account: bytes, token_a: bytes, token_b: bytes, now: int =
     return world.available(account, pair_address(*sorted((token_a, token_b))), now)
 
 
-def _rejected_atomically(
-    world: World, error: type[StreamdexError], call: Callable[[], object]
-) -> StreamdexError:
-    """Run `call` in a transaction; it must raise exactly `error` and leave every row as it was."""
-    before = world.store.dump()
-    with pytest.raises(StreamdexError) as raised, world.store.transaction():
-        call()
-    assert type(raised.value) is error, repr(raised.value)
-    assert world.store.dump() == before
-    return raised.value
-
-
 # --- add_liquidity ------------------------------------------------------------------------------
 def test_first_liquidity_creates_the_pair_at_the_desired_amounts(funded: World) -> None:
     assert funded.pairs.find(TOKEN_A, TOKEN_B) is None
@@ -134,7 +122,7 @@ def test_first_liquidity_creates_the_pair_at_the_desired_amounts(funded: World) 
 
 def test_first_liquidity_below_minimum_liquidity_is_refused(funded: World) -> None:
     # isqrt(1000 * 1000) - 1000 == 0: the pair (and its creation) is rolled back with it
-    _rejected_atomically(
+    rejected_atomically(
         funded,
         InsufficientLiquidityMinted,
         lambda: funded.router.add_liquidity(
@@ -221,7 +209,7 @@ def test_amount_b_min_is_inclusive(market: World) -> None:
             PROVIDER, TOKEN_A, TOKEN_B, *_B_LIMITS, 0, amount_b_min, PROVIDER, None, NOW
         )
 
-    _rejected_atomically(market, InsufficientBAmount, lambda: add(optimal_b + 1))
+    rejected_atomically(market, InsufficientBAmount, lambda: add(optimal_b + 1))
     assert add(optimal_b)[:2] == (_B_LIMITS[0], optimal_b)
 
 
@@ -233,7 +221,7 @@ def test_amount_a_min_is_inclusive(market: World) -> None:
             PROVIDER, TOKEN_A, TOKEN_B, *_A_LIMITS, amount_a_min, 0, PROVIDER, None, NOW
         )
 
-    _rejected_atomically(market, InsufficientAAmount, lambda: add(optimal_a + 1))
+    rejected_atomically(market, InsufficientAAmount, lambda: add(optimal_a + 1))
     assert add(optimal_a)[:2] == (optimal_a, _A_LIMITS[1])
 
 
@@ -250,7 +238,7 @@ def test_add_liquidity_beyond_available_balance_is_refused(
     short_token = TOKEN_A if short_of == "a" else TOKEN_B
     if short_of == "a":
         funded.ledger.deposit(TOKEN_B, POOR, 10**6, T_DEPOSIT)  # B alone would be short too
-    error = _rejected_atomically(
+    error = rejected_atomically(
         funded,
         InsufficientBalance,
         lambda: funded.router.add_liquidity(
@@ -267,7 +255,7 @@ def test_add_liquidity_to_zero_address_or_a_pair_is_refused(market: World, recip
         "this_pair": pair_address(TOKEN_A, TOKEN_B),
         "other_pair": pair_address(TOKEN_B, TOKEN_C),
     }[recipient]
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InvalidRecipient,
         lambda: market.router.add_liquidity(
@@ -277,7 +265,7 @@ def test_add_liquidity_to_zero_address_or_a_pair_is_refused(market: World, recip
 
 
 def test_first_liquidity_to_the_zero_address_is_refused(funded: World) -> None:
-    _rejected_atomically(
+    rejected_atomically(
         funded,
         InvalidRecipient,
         lambda: funded.router.add_liquidity(
@@ -288,7 +276,7 @@ def test_first_liquidity_to_the_zero_address_is_refused(funded: World) -> None:
 
 def test_first_liquidity_to_the_pair_it_creates_is_refused(funded: World) -> None:
     new_pair = pair_address(TOKEN_A, TOKEN_B)
-    _rejected_atomically(
+    rejected_atomically(
         funded,
         InvalidRecipient,
         lambda: funded.router.add_liquidity(
@@ -303,7 +291,7 @@ def test_add_liquidity_deadline_is_inclusive(market: World) -> None:
             PROVIDER, TOKEN_A, TOKEN_B, E18, 3 * E18, 0, 0, PROVIDER, deadline, NOW
         )
 
-    _rejected_atomically(market, Expired, lambda: add(NOW - 1))
+    rejected_atomically(market, Expired, lambda: add(NOW - 1))
     add(NOW)
     add(None)
 
@@ -344,14 +332,14 @@ def test_remove_liquidity_minimums_are_inclusive(
             PROVIDER, token_a, token_b, liquidity, amount_a_min, amount_b_min, PROVIDER, None, NOW
         )
 
-    _rejected_atomically(market, InsufficientAAmount, lambda: remove(out_a + 1, 0))
-    _rejected_atomically(market, InsufficientBAmount, lambda: remove(0, out_b + 1))
+    rejected_atomically(market, InsufficientAAmount, lambda: remove(out_a + 1, 0))
+    rejected_atomically(market, InsufficientBAmount, lambda: remove(0, out_b + 1))
     assert remove(out_a, out_b) == (out_a, out_b)
 
 
 def test_remove_more_liquidity_than_held_is_refused(market: World) -> None:
     held = _lp(market, PROVIDER, TOKEN_A, TOKEN_B)
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientBalance,
         lambda: market.router.remove_liquidity(
@@ -359,7 +347,7 @@ def test_remove_more_liquidity_than_held_is_refused(market: World) -> None:
         ),
     )
     # someone with no LP at all
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientBalance,
         lambda: market.router.remove_liquidity(
@@ -371,7 +359,7 @@ def test_remove_more_liquidity_than_held_is_refused(market: World) -> None:
 
 
 def test_remove_liquidity_of_a_missing_pair_is_refused(market: World) -> None:
-    _rejected_atomically(
+    rejected_atomically(
         market,
         PairNotFound,
         lambda: market.router.remove_liquidity(
@@ -478,7 +466,7 @@ def test_amount_out_min_is_inclusive(market: World, path_id: str) -> None:
             TRADER, amount_in, amount_out_min, path, TRADER, None, NOW
         )
 
-    _rejected_atomically(market, InsufficientOutputAmount, lambda: swap(out + 1))
+    rejected_atomically(market, InsufficientOutputAmount, lambda: swap(out + 1))
     assert swap(out)[-1] == out
 
 
@@ -493,7 +481,7 @@ def test_amount_in_max_is_inclusive(market: World, path_id: str) -> None:
             TRADER, amount_out, amount_in_max, path, TRADER, None, NOW
         )
 
-    _rejected_atomically(market, ExcessiveInputAmount, lambda: swap(cost - 1))
+    rejected_atomically(market, ExcessiveInputAmount, lambda: swap(cost - 1))
     assert swap(cost)[0] == cost
 
 
@@ -526,13 +514,13 @@ def test_invalid_path_is_refused(
         "quote_out": lambda: market.router.get_amounts_out(E18, path),
         "quote_in": lambda: market.router.get_amounts_in(10**15, path),
     }
-    _rejected_atomically(market, error, calls[kind])
+    rejected_atomically(market, error, calls[kind])
 
 
 def test_swap_that_buys_nothing_is_refused(market: World) -> None:
     # 1 wei of B buys 997 * (10e18 + 7) // ((30e18 + 11) * 1000 + 997) == 0 of A
     assert math.get_amount_out(1, *_reserves(market, TOKEN_B, TOKEN_A)) == 0
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientOutputAmount,
         lambda: market.router.swap_exact_tokens_for_tokens(
@@ -541,7 +529,7 @@ def test_swap_that_buys_nothing_is_refused(market: World) -> None:
     )
     # through a second hop: 1 wei of A buys 2 of B, and 2 of B buy 0 of C
     assert market.router.get_amounts_out(1, [TOKEN_A, TOKEN_B, TOKEN_C]) == [1, 2, 0]
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientOutputAmount,
         lambda: market.router.swap_exact_tokens_for_tokens(
@@ -549,7 +537,7 @@ def test_swap_that_buys_nothing_is_refused(market: World) -> None:
         ),
     )
     # buying exactly nothing is not an amount
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InvalidAmount,
         lambda: market.router.swap_tokens_for_exact_tokens(
@@ -560,7 +548,7 @@ def test_swap_that_buys_nothing_is_refused(market: World) -> None:
 
 def test_buying_a_whole_reserve_is_refused(market: World) -> None:
     reserve_b = _reserves(market, TOKEN_A, TOKEN_B)[1]
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientLiquidity,
         lambda: market.router.swap_tokens_for_exact_tokens(
@@ -570,7 +558,7 @@ def test_buying_a_whole_reserve_is_refused(market: World) -> None:
 
 
 def test_swap_beyond_available_balance_is_refused(market: World) -> None:
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientBalance,
         lambda: market.router.swap_exact_tokens_for_tokens(
@@ -579,7 +567,7 @@ def test_swap_beyond_available_balance_is_refused(market: World) -> None:
     )
     cost = math.get_amounts_in(2000, _path_reserves(market, [TOKEN_B, TOKEN_A]))[0]
     assert cost > 1000
-    _rejected_atomically(
+    rejected_atomically(
         market,
         InsufficientBalance,
         lambda: market.router.swap_tokens_for_exact_tokens(
@@ -608,7 +596,7 @@ def test_swap_to_zero_address_or_a_pair_is_refused(
             TRADER, 10**15, FUNDING, path, to, None, NOW
         ),
     }
-    _rejected_atomically(market, InvalidRecipient, calls[kind])
+    rejected_atomically(market, InvalidRecipient, calls[kind])
 
 
 @pytest.mark.parametrize("kind", ["exact_in", "exact_out"])
@@ -622,7 +610,7 @@ def test_swap_deadline_is_inclusive(market: World, kind: str) -> None:
             TRADER, 10**15, FUNDING, [TOKEN_A, TOKEN_B], TRADER, deadline, NOW
         )
 
-    _rejected_atomically(market, Expired, lambda: swap(NOW - 1))
+    rejected_atomically(market, Expired, lambda: swap(NOW - 1))
     swap(NOW)
     swap(None)
 
@@ -839,7 +827,7 @@ _FAILING_CALLS: list[tuple[str, type[StreamdexError], Callable[[World], object]]
 def test_refused_router_call_leaves_the_database_unchanged(
     market: World, error: type[StreamdexError], call: Callable[[World], object]
 ) -> None:
-    _rejected_atomically(market, error, lambda: call(market))
+    rejected_atomically(market, error, lambda: call(market))
     # and the state still works: the same store accepts a valid swap afterwards
     market.router.swap_exact_tokens_for_tokens(
         TRADER, E18, 0, [TOKEN_A, TOKEN_B, TOKEN_C], TRADER, None, NOW
