@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -57,6 +58,16 @@ def rejected_atomically(
     assert type(raised.value) is error, repr(raised.value)
     assert world.store.dump() == before
     return raised.value
+
+
+def vector_params(vectors: list[dict[str, Any]], skipped: dict[str, str]) -> list[Any]:
+    """One pytest param per reference vector, named by its id; listed ones skipped with reason."""
+    return [
+        pytest.param(v, id=v["id"], marks=pytest.mark.skip(reason=skipped[v["id"]]))
+        if v["id"] in skipped
+        else pytest.param(v, id=v["id"])
+        for v in vectors
+    ]
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ from dapp.errors import (
     InvalidPath,
     StreamdexError,
 )
+from tests.conftest import vector_params
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "univ2_vectors.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_PATH.read_text())["vectors"]
@@ -250,17 +251,8 @@ def _check_vector(vector: dict[str, Any]) -> None:
         assert computed[field] == value, f"{field}: {computed[field]} != {value}"
 
 
-def _vector_params() -> list[Any]:
-    return [
-        pytest.param(v, id=v["id"], marks=pytest.mark.skip(reason=SKIPPED[v["id"]]))
-        if v["id"] in SKIPPED
-        else pytest.param(v, id=v["id"])
-        for v in VECTORS
-    ]
-
-
 # --- (a) the vectors, bit-exact ----------------------------------------------------------------
-@pytest.mark.parametrize("vector", _vector_params())
+@pytest.mark.parametrize("vector", vector_params(VECTORS, SKIPPED))
 def test_uniswap_vector_matches_bit_exact(vector: dict[str, Any]) -> None:
     _check_vector(vector)
 

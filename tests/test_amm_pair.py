@@ -32,7 +32,7 @@ from dapp.errors import (
 )
 from dapp.events import Burn, Mint, PairCreated, StreamCancelled, Swap, Sync, Transfer
 from dapp.store import Store
-from tests.conftest import World, address, rejected_atomically
+from tests.conftest import World, address, rejected_atomically, vector_params
 
 VECTORS_PATH = Path(__file__).parent / "vectors" / "univ2_vectors.json"
 PAIR_SCENARIOS: list[dict[str, Any]] = [
@@ -149,16 +149,7 @@ def _replay(world: World, steps: list[list[Any]]) -> dict[str, Any]:
     return computed
 
 
-def _scenario_params() -> list[Any]:
-    return [
-        pytest.param(v, id=v["id"], marks=pytest.mark.skip(reason=SKIPPED[v["id"]]))
-        if v["id"] in SKIPPED
-        else pytest.param(v, id=v["id"])
-        for v in PAIR_SCENARIOS
-    ]
-
-
-@pytest.mark.parametrize("vector", _scenario_params())
+@pytest.mark.parametrize("vector", vector_params(PAIR_SCENARIOS, SKIPPED))
 def test_pair_scenario_matches_uniswap_bit_exact(world: World, vector: dict[str, Any]) -> None:
     assert not vector["inputs"]["feeTo"]
     computed = _replay(world, vector["inputs"]["steps"])

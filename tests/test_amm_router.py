@@ -264,23 +264,17 @@ def test_add_liquidity_to_zero_address_or_a_pair_is_refused(market: World, recip
     )
 
 
-def test_first_liquidity_to_the_zero_address_is_refused(funded: World) -> None:
+@pytest.mark.parametrize(
+    "to", [ZERO_ADDRESS, pair_address(TOKEN_A, TOKEN_B)], ids=["zero-address", "the-new-pair"]
+)
+def test_first_liquidity_to_zero_or_to_the_pair_it_creates_is_refused(
+    funded: World, to: bytes
+) -> None:
     rejected_atomically(
         funded,
         InvalidRecipient,
         lambda: funded.router.add_liquidity(
-            PROVIDER, TOKEN_A, TOKEN_B, E18, E18, 0, 0, ZERO_ADDRESS, None, T0
-        ),
-    )
-
-
-def test_first_liquidity_to_the_pair_it_creates_is_refused(funded: World) -> None:
-    new_pair = pair_address(TOKEN_A, TOKEN_B)
-    rejected_atomically(
-        funded,
-        InvalidRecipient,
-        lambda: funded.router.add_liquidity(
-            PROVIDER, TOKEN_A, TOKEN_B, E18, E18, 0, 0, new_pair, None, T0
+            PROVIDER, TOKEN_A, TOKEN_B, E18, E18, 0, 0, to, None, T0
         ),
     )
 
