@@ -41,6 +41,21 @@ class Expired(StreamdexError):
     code = "EXPIRED"
 
 
+class Unsupported(StreamdexError):
+    """A method of PROTOCOL §2.2 that this release does not carry out yet."""
+
+    code = "UNSUPPORTED"
+
+
+# --- inspect -----------------------------------------------------------------------------------
+class UnknownRoute(StreamdexError):
+    code = "UNKNOWN_ROUTE"
+
+
+class BadParameter(StreamdexError):
+    code = "BAD_PARAMETER"
+
+
 # --- ledger ------------------------------------------------------------------------------------
 class InsufficientBalance(StreamdexError):
     code = "INSUFFICIENT_BALANCE"
@@ -119,3 +134,10 @@ class KInvariant(StreamdexError):
     """The constant-product check failed; a correct engine never lets a user reach it."""
 
     code = "K"
+
+
+# --- the application itself --------------------------------------------------------------------
+class InternalError(StreamdexError):
+    """A bug, not a user's mistake: the input was rolled back and the loop goes on."""
+
+    code = "INTERNAL_ERROR"

@@ -9,7 +9,7 @@ escrows its whole amount when created (as Sablier), so a sender can never become
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dapp.addresses import ZERO_ADDRESS, to_checksum_address
 from dapp.errors import (
@@ -68,6 +68,8 @@ class Position:
     inflow_rate: int = 0
     outflow_rate: int = 0
     updated_at: int = 0
+    # whether the store holds a row for it: a row appears and goes with the token's holders count
+    stored: bool = field(default=False, compare=False)
 
     @property
     def balance(self) -> int:
@@ -244,6 +246,18 @@ class Ledger:
         found = self._sql.execute("SELECT 1 FROM pairs WHERE pair_id = ?", (address_id,))
         return found.fetchone() is not None
 
+    # --- statistics kept with the state ---------------------------------------------------------
+    def add_volume(self, token: bytes, amount: int) -> None:
+        """Count `amount` of `token` as swapped through a pair (in or out)."""
+        if not amount:
+            return
+        token_id = self._id(token)
+        row = self._sql.execute("SELECT volume FROM tokens WHERE token_id = ?", (token_id,))
+        volume = decode_amount(row.fetchone()[0]) + amount
+        self._sql.execute(
+            "UPDATE tokens SET volume = ? WHERE token_id = ?", (encode_amount(volume), token_id)
+        )
+
     # --- deposits and withdrawals ---------------------------------------------------------------
     def deposit(self, token: bytes, account: bytes, amount: int, now: int) -> None:
         """Credit a portal deposit: the only way new tokens enter the application."""
@@ -279,11 +293,11 @@ class Ledger:
                 f"crediting {amount} would take the supply of {to_checksum_address(token)} "
                 "above 2**256 - 1"
             )
+        self._set_supply(token_id, supply)  # first: a new token's row must exist for _save
         account_id = self.store.intern_address(account)
         position = self._load(account_id, token_id, now, settle=True)
         position.available += amount
         self._save(account_id, token_id, position)
-        self._set_supply(token_id, supply)
 
     def _retire(self, token: bytes, account: bytes, amount: int, now: int) -> None:
         check_amount(amount)
@@ -475,6 +489,7 @@ class Ledger:
                 decode_amount(row[2]),
                 decode_amount(row[3]),
                 row[4],
+                stored=True,
             )
             if at < position.updated_at:
                 raise InvalidTime(
@@ -504,11 +519,17 @@ class Ledger:
     def _save(self, account_id: int, token_id: int, position: Position) -> None:
         assert position.available >= 0 and position.escrow >= 0, position
         if position.is_empty():
-            self._sql.execute(
-                "DELETE FROM balances WHERE account_id = ? AND token_id = ?",
-                (account_id, token_id),
-            )
+            if position.stored:
+                self._sql.execute(
+                    "DELETE FROM balances WHERE account_id = ? AND token_id = ?",
+                    (account_id, token_id),
+                )
+                self._count_holder(token_id, -1)
+                position.stored = False
             return
+        if not position.stored:
+            self._count_holder(token_id, +1)
+            position.stored = True
         self._sql.execute(
             "INSERT OR REPLACE INTO balances"
             " (account_id, token_id, available, escrow, inflow_rate, outflow_rate, updated_at)"
@@ -561,6 +582,12 @@ class Ledger:
 
     def _set_supply(self, token_id: int, supply: int) -> None:
         self._sql.execute(
-            "INSERT OR REPLACE INTO tokens (token_id, supply) VALUES (?, ?)",
+            "INSERT INTO tokens (token_id, supply) VALUES (?, ?)"
+            " ON CONFLICT (token_id) DO UPDATE SET supply = excluded.supply",
             (token_id, encode_amount(supply)),
+        )
+
+    def _count_holder(self, token_id: int, change: int) -> None:
+        self._sql.execute(
+            "UPDATE tokens SET holders = holders + ? WHERE token_id = ?", (change, token_id)
         )

@@ -20,6 +20,8 @@ log = logging.getLogger("streamdex.rollup")
 DEFAULT_URL = "http://127.0.0.1:5004"
 FIRST_RETRY_SECONDS = 0.1
 MAX_RETRY_SECONDS = 5.0
+FIRST_IDLE_SECONDS = 0.01
+MAX_IDLE_SECONDS = 0.5
 
 Request = dict[str, Any]
 Handler = Callable[[Request, "RollupServer"], bool]  # True: accept, False: reject
@@ -54,6 +56,14 @@ class RollupServer:
         _, body = self._post("/notice", {"payload": "0x" + payload.hex()})
         return int(json.loads(body)["index"])
 
+    def voucher(self, destination: bytes, value: int | None, payload: bytes) -> int:
+        """Emit a voucher; `value` None is the Rollups v1 shape, which has no value field."""
+        body = {"destination": "0x" + destination.hex(), "payload": "0x" + payload.hex()}
+        if value is not None:
+            body["value"] = "0x" + value.to_bytes(32, "big").hex()
+        _, answer = self._post("/voucher", body)
+        return int(json.loads(answer)["index"])
+
     def report(self, payload: bytes) -> None:
         self._post("/report", {"payload": "0x" + payload.hex()})
 
@@ -65,9 +75,15 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Serve requests until `should_stop()`; waits out 202 answers and an unreachable server."""
+    """Serve requests until `should_stop()`; waits out 202 answers and an unreachable server.
+
+    Both waits back off exponentially, each logged once: an unreachable server up to
+    MAX_RETRY_SECONDS, an idle one (202) only up to MAX_IDLE_SECONDS, so that an input arriving
+    at an idle server waits at most that long (servers that long-poll answer at once anyway).
+    """
     accept = True
-    delay = FIRST_RETRY_SECONDS
+    retry = FIRST_RETRY_SECONDS
+    idle = FIRST_IDLE_SECONDS
     waiting_since_logged = False
     while not should_stop():
         try:
@@ -76,16 +92,17 @@ def run(
             if not waiting_since_logged:
                 log.warning("rollup server at %s unreachable (%s); retrying", server.url, err)
                 waiting_since_logged = True
-            sleep(delay)
-            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            sleep(retry)
+            retry = min(retry * 2, MAX_RETRY_SECONDS)
             continue
+        retry = FIRST_RETRY_SECONDS
         if request is None:
             if not waiting_since_logged:
                 log.info("waiting for inputs from the rollup server at %s", server.url)
                 waiting_since_logged = True
-            sleep(delay)
-            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            sleep(idle)
+            idle = min(idle * 2, MAX_IDLE_SECONDS)
             continue
-        delay = FIRST_RETRY_SECONDS
+        idle = FIRST_IDLE_SECONDS
         waiting_since_logged = False
         accept = handle(request, server)

@@ -12,11 +12,25 @@ CREATE TABLE addresses (
 );
 
 -- Tokens held in the application: ERC-20s and Ether deposited through the portals, and the LP
--- token of every pair (at the pair's address). supply = deposits − withdrawals (LP: minted − burned).
+-- token of every pair (at the pair's address). supply = deposits − withdrawals (LP: minted − burned);
+-- holders = accounts with a settled, non-empty position (a row of balances); volume = all that
+-- was swapped in or out of pairs, as Uniswap's subgraph counts a token's tradeVolume.
 CREATE TABLE tokens (
     token_id INTEGER PRIMARY KEY REFERENCES addresses (id),
-    supply   NOT NULL
+    supply   NOT NULL,
+    holders  INTEGER NOT NULL DEFAULT 0,
+    volume   NOT NULL DEFAULT 0
 );
+
+-- Where the application stands: one row, written by every accepted input (a rejected input
+-- leaves the database exactly as it was, this row included).
+CREATE TABLE progress (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    last_input_index INTEGER,               -- NULL until the first accepted input
+    last_timestamp   INTEGER NOT NULL,      -- the time (seconds) of that input; 0 before
+    app_contract     BLOB                   -- v1: learnt from the DAppAddressRelay; v2: metadata
+);
+INSERT INTO progress (id, last_input_index, last_timestamp, app_contract) VALUES (1, NULL, 0, NULL);
 
 -- One account's holding of one token, settled at updated_at (PROTOCOL §4.1):
 --   available(t) = available + inflow_rate·(t − updated_at)   (+ pending rate_changes)

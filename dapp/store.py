@@ -11,10 +11,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -30,6 +31,15 @@ def encode_amount(value: int) -> int | str:
 def decode_amount(stored: int | str) -> int:
     """The integer written by `encode_amount`."""
     return stored if isinstance(stored, int) else int(stored)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the application stands: its last accepted input, and the application's address."""
+
+    last_input_index: int | None
+    last_timestamp: int
+    app_contract: bytes | None
 
 
 class Store:
@@ -119,6 +129,21 @@ class Store:
         if len(self._address_ids) >= 65536:
             self._address_ids.clear()
         self._address_ids[address] = address_id
+
+    def progress(self) -> Progress:
+        index, timestamp, app_contract = self.connection.execute(
+            "SELECT last_input_index, last_timestamp, app_contract FROM progress"
+        ).fetchone()
+        return Progress(index, timestamp, None if app_contract is None else bytes(app_contract))
+
+    def record_input(self, input_index: int, timestamp: int) -> None:
+        self.connection.execute(
+            "UPDATE progress SET last_input_index = ?, last_timestamp = ?",
+            (input_index, timestamp),
+        )
+
+    def record_app_contract(self, app_contract: bytes) -> None:
+        self.connection.execute("UPDATE progress SET app_contract = ?", (app_contract,))
 
     def dump(self) -> str:
         """Every row of every table as SQL text: two stores are equal iff their dumps are."""

@@ -1,10 +1,11 @@
-"""Shared fixtures: a fresh in-memory application state and deterministic hypothesis runs."""
+"""Shared fixtures: fresh application states and deterministic hypothesis runs."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,12 @@ from hypothesis import HealthCheck, settings
 
 from dapp.amm.pair import Pairs
 from dapp.amm.router import Router
+from dapp.app import Application, Config
 from dapp.errors import StreamdexError
 from dapp.events import Event
 from dapp.ledger import Ledger
 from dapp.store import Store
+from tests.inputs import Driver
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -73,3 +76,15 @@ def vector_params(vectors: list[dict[str, Any]], skipped: dict[str, str]) -> lis
 @pytest.fixture
 def world() -> World:
     return World(Store(":memory:"))
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Application]:
+    application = Application(tmp_path / "state.sqlite", Config())
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def driver(app: Application) -> Driver:
+    return Driver(app)

@@ -219,6 +219,18 @@ class LedgerAndAmm(RuleBasedStateMachine):
                     assert supply == self.net_deposits[token]
 
     @invariant()
+    def holders_and_volume_are_counted_with_the_rows(self) -> None:
+        if not hasattr(self, "world"):
+            return
+        sql = self.world.store.connection
+        counted = dict(sql.execute("SELECT token_id, holders FROM tokens").fetchall())
+        rows = dict(
+            sql.execute("SELECT token_id, COUNT(*) FROM balances GROUP BY token_id").fetchall()
+        )
+        assert counted == {token_id: rows.get(token_id, 0) for token_id in counted}
+        assert rows.keys() <= counted.keys()
+
+    @invariant()
     def escrow_and_rates_match_the_streams(self) -> None:
         if not hasattr(self, "world"):
             return

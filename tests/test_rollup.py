@@ -8,8 +8,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dapp.__main__ import NOT_READY, answer_not_ready
-from dapp.rollup import RollupServer, run
+from dapp.rollup import Request, RollupServer, run
+
+ANSWER = {"error": "TEST", "message": "a handler's report"}
+
+
+def report_and_reject_advances(request: Request, server: RollupServer) -> bool:
+    server.report(json.dumps(ANSWER).encode())
+    return request.get("request_type") != "advance_state"
 
 
 def free_port() -> int:
@@ -74,7 +80,7 @@ def test_loop_waits_for_the_server_then_reports_and_finishes_each_request() -> N
     try:
         run(
             RollupServer(f"http://127.0.0.1:{port}", timeout_seconds=5),
-            answer_not_ready,
+            report_and_reject_advances,
             sleep=sleep,
             should_stop=done,
         )
@@ -85,5 +91,6 @@ def test_loop_waits_for_the_server_then_reports_and_finishes_each_request() -> N
     # accept (202: none yet), accept → advance, reject it → inspect, accept it → 202 …
     assert finishes[:4] == ["accept", "accept", "reject", "accept"]
     reports = [body["payload"] for path, body in node.calls if path == "/report"]
-    assert [json.loads(bytes.fromhex(p[2:])) for p in reports] == [NOT_READY, NOT_READY]
-    assert sleeps[:2] == [0.1, 0.2]  # unreachable, then 202: capped exponential backoff
+    assert [json.loads(bytes.fromhex(p[2:])) for p in reports] == [ANSWER, ANSWER]
+    # unreachable: from 0.1 s; idle (202): a shorter backoff, so a new input waits little
+    assert sleeps[:4] == [0.1, 0.01, 0.01, 0.02]  # a request in between resets the wait

@@ -165,6 +165,8 @@ class Pairs:
                 "would lower the pair's constant product"
             )
         self._update(pair, balance0, balance1)
+        self.ledger.add_volume(pair.token0, amount0_in + amount0_out)
+        self.ledger.add_volume(pair.token1, amount1_in + amount1_out)
         self.events.append(
             Swap(pair.address, sender, to, amount0_in, amount1_in, amount0_out, amount1_out)
         )
