@@ -14,7 +14,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dapp.amm.math import get_amount_out
-from dapp.amm.twamm_math import FEE_DENOMINATOR, FEE_NUMERATOR, curve_after, execute, precision_for
+from dapp.amm.twamm_math import (
+    EARNINGS_SCALE,
+    FEE_DENOMINATOR,
+    FEE_NUMERATOR,
+    curve_after,
+    earnings_increment,
+    execute,
+    order_proceeds,
+    precision_for,
+)
 from dapp.errors import InsufficientLiquidity
 from tests.conftest import vector_params
 
@@ -203,3 +212,41 @@ def test_opposing_equal_streams_both_beat_their_instant_swaps() -> None:
     assert execution.proceeds1 > get_amount_out(sold1, reserve1, reserve0)
     # each side gets the other's flow less the fee, within the withheld unit
     assert execution.proceeds0 == pytest.approx(sold1 * 0.997, rel=1e-9)
+
+
+@pytest.mark.parametrize("vector", vector_params(of_kind("orderpool_reward_factor"), {}))
+def test_order_proceeds_come_from_the_accumulator_at_expiry(vector: dict[str, Any]) -> None:
+    """The accumulator is read at each order's expiry, not when the order is settled later
+    (the bug of Uniswap v4-periphery #35)."""
+    earnings = 0
+    sale_rate = 0
+    orders: dict[int, tuple[int, int, int]] = {}  # id → (rate, expiry, earnings at start)
+    expired_at: dict[int, int] = {}  # expiry → earnings then
+    for event in vector["inputs"]["events"]:
+        if event[0] == "deposit":
+            _, order_id, rate, expiry = event
+            orders[order_id] = (rate, expiry, earnings)
+            sale_rate += rate
+        elif event[0] == "distribute":
+            earnings += earnings_increment(event[1], sale_rate)
+        else:
+            expired_at[event[1]] = earnings
+            sale_rate -= sum(rate for rate, expiry, _ in orders.values() if expiry == event[1])
+    proceeds = {
+        str(order_id): order_proceeds(rate, start, expired_at[expiry])
+        for order_id, (rate, expiry, start) in orders.items()
+    }
+    assert proceeds == vector["expected"]["proceeds"]
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=2**100), min_size=1, max_size=20),
+    st.integers(min_value=0, max_value=2**256 - 1),
+)
+def test_orders_are_never_paid_more_than_their_pool_bought(rates: list[int], proceeds: int) -> None:
+    increment = earnings_increment(proceeds, sum(rates))
+    paid = [order_proceeds(rate, 0, increment) for rate in rates]
+    assert sum(paid) <= proceeds
+    # what stays behind is dust: under one unit per order, plus Σrates / EARNINGS_SCALE < 1
+    assert sum(rates) < EARNINGS_SCALE
+    assert proceeds - sum(paid) <= len(rates)

@@ -100,3 +100,20 @@ def curve_after(x0: Decimal, y0: Decimal, in0: Decimal, in1: Decimal) -> tuple[D
 def _withheld(exact: Decimal) -> int:
     """A pool's proceeds as paid: rounded down, and one unit less for the evaluation's error."""
     return max(0, int(exact.to_integral_value(rounding=decimal.ROUND_FLOOR)) - 1)
+
+
+# --- order pools: proceeds per unit of sale rate (TWAMM's "earnings factor") --------------------
+EARNINGS_SCALE = 2**128  # fixed point of the accumulator: exact shares for any uint256 proceeds
+
+
+def earnings_increment(proceeds: int, sale_rate: int) -> int:
+    """What one unit of sale rate earned of a pool's `proceeds`, rounded down (scaled)."""
+    return proceeds * EARNINGS_SCALE // sale_rate
+
+
+def order_proceeds(sale_rate: int, earnings_at_start: int, earnings_now: int) -> int:
+    """An order's share of its pool's proceeds between two readings of the accumulator.
+
+    Both roundings are down, so the orders of a pool are never paid more than it bought.
+    """
+    return sale_rate * (earnings_now - earnings_at_start) // EARNINGS_SCALE
