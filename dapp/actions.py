@@ -13,9 +13,10 @@ from typing import Any
 
 from dapp.addresses import ZERO_ADDRESS, to_checksum_address
 from dapp.amm.pair import Pairs
-from dapp.amm.router import Router
+from dapp.amm.router import Router, ensure_deadline
+from dapp.amm.twamm import Twamm
 from dapp.codec import TRANSFER_SELECTOR, WITHDRAW_ETHER_SELECTOR, Voucher, call_data
-from dapp.errors import InvalidTime, InvalidToken, Unsupported
+from dapp.errors import InvalidAmount, InvalidPath, InvalidTime, InvalidToken, Unsupported
 from dapp.ledger import Ledger
 
 
@@ -30,15 +31,11 @@ class Context:
     ledger: Ledger
     pairs: Pairs
     router: Router
+    twamm: Twamm
     vouchers: list[Voucher] = field(default_factory=list)
 
 
 Args = dict[str, Any]
-
-STREAM_SWAPS_UNSUPPORTED = (
-    "stream swaps (swap with duration > 0, cancel_swap) are not available in this release yet; "
-    "use an instant swap (duration 0 or absent)"
-)
 
 
 def transfer(ctx: Context, args: Args) -> None:
@@ -121,7 +118,8 @@ def remove_liquidity(ctx: Context, args: Args) -> None:
 
 def swap(ctx: Context, args: Args) -> None:
     if args["duration"]:
-        raise Unsupported(STREAM_SWAPS_UNSUPPORTED)
+        stream_swap(ctx, args)
+        return
     if args["start"] and args["start"] != ctx.now:
         raise InvalidTime("an instant swap happens now; start is only for stream swaps")
     ctx.router.swap_exact_tokens_for_tokens(
@@ -147,8 +145,31 @@ def swap_exact_out(ctx: Context, args: Args) -> None:
     )
 
 
+def stream_swap(ctx: Context, args: Args) -> None:
+    """PROTOCOL §4.3: sell path[0] for path[1] at a constant rate over the duration."""
+    path = args["path"]
+    if len(path) != 2:
+        raise InvalidPath("a stream swap sells one token for another: its path has two tokens")
+    if args["amount_out_min"]:
+        raise InvalidAmount(
+            "a stream swap's output is only known as it sells, so it cannot promise a minimum; "
+            "pass amount_out_min 0, follow it with /swap/{id} and stop it with cancel_swap"
+        )
+    ensure_deadline(args["deadline"], ctx.now)
+    ctx.twamm.place(
+        ctx.sender,
+        path[0],
+        path[1],
+        args["amount_in"],
+        args["start"] or ctx.now,
+        args["duration"],
+        args["to"] or ctx.sender,
+        ctx.now,
+    )
+
+
 def cancel_swap(ctx: Context, args: Args) -> None:
-    raise Unsupported(STREAM_SWAPS_UNSUPPORTED)
+    ctx.twamm.cancel(args["swap_id"], ctx.sender, ctx.now)
 
 
 ACTIONS: dict[str, Callable[[Context, Args], None]] = {

@@ -21,6 +21,7 @@ from dapp.actions import ACTIONS, Context
 from dapp.addresses import parse_address
 from dapp.amm.pair import Pairs
 from dapp.amm.router import Router
+from dapp.amm.twamm import Twamm
 from dapp.codec import (
     Metadata,
     Voucher,
@@ -119,7 +120,8 @@ class Application:
         self.events: list[Event] = []
         self.ledger = Ledger(self.store, self.events)
         self.pairs = Pairs(self.store, self.ledger, self.events)
-        self.router = Router(self.pairs, self.ledger)
+        self.twamm = Twamm(self.store, self.ledger, self.pairs, self.events)
+        self.router = Router(self.pairs, self.ledger, self.twamm)
         self.inspector = Inspector(Store(database, read_only=True))
 
     def close(self) -> None:
@@ -210,6 +212,8 @@ class Application:
         else:
             action = decode_action(payload)
             applied.kind = action.method
+            # what the sender's stream swaps have earned is theirs to spend (PROTOCOL §4.1)
+            self.twamm.settle_recipient(sender, metadata.timestamp)
             context = Context(
                 sender=sender,
                 now=metadata.timestamp,
@@ -218,6 +222,7 @@ class Application:
                 ledger=self.ledger,
                 pairs=self.pairs,
                 router=self.router,
+                twamm=self.twamm,
             )
             ACTIONS[action.method](context, action.args)
             applied.vouchers = context.vouchers

@@ -42,7 +42,7 @@ class Expired(StreamdexError):
 
 
 class Unsupported(StreamdexError):
-    """A method of PROTOCOL §2.2 that this release does not carry out yet."""
+    """Something PROTOCOL §2.2 allows that this application cannot do in the input's setting."""
 
     code = "UNSUPPORTED"
 
@@ -79,6 +79,19 @@ class NotStreamSender(StreamdexError):
 
 class StreamEnded(StreamdexError):
     code = "STREAM_ENDED"
+
+
+# --- stream swaps -------------------------------------------------------------------------------
+class SwapNotFound(StreamdexError):
+    code = "SWAP_NOT_FOUND"
+
+
+class NotSwapTrader(StreamdexError):
+    code = "NOT_SWAP_TRADER"
+
+
+class SwapEnded(StreamdexError):
+    code = "SWAP_ENDED"
 
 
 # --- AMM (the Uniswap V2 names, without the contract prefix) ------------------------------------

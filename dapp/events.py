@@ -139,3 +139,44 @@ class Sync(Event):
     pair: bytes
     reserve0: int = _amount()
     reserve1: int = _amount()
+
+
+# --- stream swaps --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SwapOrderPlaced(Event):
+    type = "SwapOrderPlaced"
+    swap_id: int
+    pair: bytes
+    trader: bytes
+    to: bytes
+    token_in: bytes
+    token_out: bytes
+    start: int
+    duration: int
+    amount_in: int = _amount()
+    sale_rate: int = _amount()
+
+
+@dataclass(frozen=True)
+class SwapOrderCancelled(Event):
+    type = "SwapOrderCancelled"
+    swap_id: int
+    pair: bytes
+    trader: bytes
+    at: int
+    sold: int = _amount()
+    refunded: int = _amount()
+    bought: int = _amount()
+
+
+@dataclass(frozen=True)
+class SwapOrderCompleted(Event):
+    """A stream swap sold all of its input; `bought` is everything it was paid."""
+
+    type = "SwapOrderCompleted"
+    swap_id: int
+    pair: bytes
+    to: bytes
+    at: int
+    sold: int = _amount()
+    bought: int = _amount()

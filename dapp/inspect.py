@@ -18,6 +18,7 @@ from typing import Any
 from dapp.addresses import ZERO_ADDRESS, parse_address, to_checksum_address
 from dapp.amm.pair import Pair, Pairs
 from dapp.amm.router import Router
+from dapp.amm.twamm import Order, Twamm, order_pool_address
 from dapp.codec import encode_json, error_payload
 from dapp.errors import (
     BadParameter,
@@ -25,7 +26,6 @@ from dapp.errors import (
     InternalError,
     StreamdexError,
     UnknownRoute,
-    Unsupported,
 )
 from dapp.events import Event
 from dapp.ledger import MAX_TIMESTAMP, UINT256_MAX, Ledger, Position, Stream
@@ -96,7 +96,8 @@ class Inspector:
         nothing: list[Event] = []  # reads append no events; a write would fail in SQLite anyway
         self.ledger = Ledger(store, nothing)
         self.pairs = Pairs(store, self.ledger, nothing)
-        self.router = Router(self.pairs, self.ledger)
+        self.twamm = Twamm(store, self.ledger, self.pairs, nothing)
+        self.router = Router(self.pairs, self.ledger, self.twamm)
 
     def close(self) -> None:
         self.store.close()
@@ -166,11 +167,10 @@ def balance(inspector: Inspector, params: list[str], query: Query) -> dict[str, 
     if token is None:
         raise BadParameter("/balance needs token=0x… (use /balances for every token)")
     at = inspector.at(query)
-    position = inspector.ledger.position(account, token, at)
     return {
         "account": to_checksum_address(account),
         "token": to_checksum_address(token),
-        **_position_json(position),
+        **_holding_json(inspector, account, token, at),
         "at": at,
     }
 
@@ -184,7 +184,10 @@ def balances(inspector: Inspector, params: list[str], query: Query) -> dict[str,
         rows = inspector.sql.execute(
             "SELECT address FROM addresses WHERE id IN ("
             " SELECT token_id FROM balances WHERE account_id = :account"
-            " UNION SELECT token_id FROM rate_changes WHERE account_id = :account)"
+            " UNION SELECT token_id FROM rate_changes WHERE account_id = :account"
+            " UNION SELECT CASE sells_token0 WHEN 1 THEN token1_id ELSE token0_id END"
+            " FROM swap_orders JOIN pairs USING (pair_id)"
+            " WHERE recipient_id = :account AND settled = 0)"
             " ORDER BY address",
             {"account": account_id},
         )
@@ -193,10 +196,7 @@ def balances(inspector: Inspector, params: list[str], query: Query) -> dict[str,
         "account": to_checksum_address(account),
         "at": at,
         "balances": [
-            {
-                "token": to_checksum_address(token),
-                **_position_json(inspector.ledger.position(account, token, at)),
-            }
+            {"token": to_checksum_address(token), **_holding_json(inspector, account, token, at)}
             for token in tokens
         ],
     }
@@ -248,11 +248,14 @@ def stream(inspector: Inspector, params: list[str], query: Query) -> dict[str, A
 
 
 def swap(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
-    raise Unsupported("stream swaps are not available in this release yet")
+    order = inspector.twamm.order(_id(params[0], "swap id"))
+    at = inspector.at(query)
+    return {**_order_json(inspector, order, at), "at": at}
 
 
 def pairs(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
     limit, cursor = inspector.page(query)
+    at = inspector.at(query)
     rows = inspector.sql.execute(
         "SELECT pair_id, p.address, t0.address, t1.address, reserve0, reserve1 FROM pairs"
         " JOIN addresses p ON p.id = pair_id"
@@ -267,17 +270,19 @@ def pairs(inspector: Inspector, params: list[str], query: Query) -> dict[str, An
             _pair_json(
                 inspector,
                 Pair(bytes(a), bytes(t0), bytes(t1), decode_amount(r0), decode_amount(r1)),
+                at,
             )
             for _, a, t0, t1, r0, r1 in page
         ],
         "next_cursor": page[-1][0] if len(rows) > limit else None,
+        "at": at,
     }
 
 
 def pair(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
     token_a, token_b = parse_address(params[0]), parse_address(params[1])
     at = inspector.at(query)
-    return {**_pair_json(inspector, inspector.pairs.get(token_a, token_b)), "at": at}
+    return {**_pair_json(inspector, inspector.pairs.get(token_a, token_b), at), "at": at}
 
 
 def quote(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
@@ -288,17 +293,18 @@ def quote(inspector: Inspector, params: list[str], query: Query) -> dict[str, An
     amount_in, amount_out = query.text("amount_in"), query.text("amount_out")
     if (amount_in is None) == (amount_out is None):
         raise BadParameter("/quote needs exactly one of amount_in and amount_out")
+    at = inspector.at(query)
     if amount_in is not None:
-        amounts = inspector.router.get_amounts_out(_amount(amount_in, "amount_in"), path)
+        amounts = inspector.router.get_amounts_out(_amount(amount_in, "amount_in"), path, at)
     else:
         assert amount_out is not None
-        amounts = inspector.router.get_amounts_in(_amount(amount_out, "amount_out"), path)
+        amounts = inspector.router.get_amounts_in(_amount(amount_out, "amount_out"), path, at)
     return {
         "path": [to_checksum_address(token) for token in path],
         "amounts": [str(a) for a in amounts],
         "amount_in": str(amounts[0]),
         "amount_out": str(amounts[-1]),
-        "at": inspector.at(query),
+        "at": at,
     }
 
 
@@ -343,13 +349,18 @@ ROUTES: list[tuple[tuple[str, ...], Route]] = [
 
 
 # --- JSON shapes -------------------------------------------------------------------------------
-def _position_json(position: Position) -> dict[str, str]:
+def _holding_json(inspector: Inspector, account: bytes, token: bytes, at: int) -> dict[str, str]:
+    """A holding at `at`: the ledger position plus what stream swaps earned and have not paid
+    yet, which counts as streamed in (PROTOCOL §4.1)."""
+    position: Position = inspector.ledger.position(account, token, at)
+    unpaid = inspector.twamm.unpaid_proceeds(account, token, at)
     return {
-        "balance": str(position.balance),
-        "available": str(position.available),
+        "balance": str(position.balance + unpaid),
+        "available": str(position.available + unpaid),
         "escrow": str(position.escrow),
         "inflow_rate": str(position.inflow_rate),
         "outflow_rate": str(position.outflow_rate),
+        "stream_swap_proceeds": str(unpaid),
     }
 
 
@@ -372,7 +383,10 @@ def _stream_json(found: Stream, at: int) -> dict[str, Any]:
     }
 
 
-def _pair_json(inspector: Inspector, found: Pair) -> dict[str, Any]:
+def _pair_json(inspector: Inspector, stored: Pair, at: int) -> dict[str, Any]:
+    """The pair at `at`: its stream swaps executed up to then (in memory only)."""
+    view = inspector.twamm.view(stored, at)
+    found, pool = view.pair, view.pool
     return {
         "pair": to_checksum_address(found.address),
         "token0": to_checksum_address(found.token0),
@@ -383,7 +397,33 @@ def _pair_json(inspector: Inspector, found: Pair) -> dict[str, Any]:
         # as UniswapV2Pair's price0CumulativeLast: price0 is token1 per token0
         "price0": _ratio(found.reserve1, found.reserve0),
         "price1": _ratio(found.reserve0, found.reserve1),
-        "order_pools": [],  # stream swaps (TWAMM) are not in this release yet
+        "order_pools": {
+            "account": to_checksum_address(order_pool_address(found.address)),
+            "sale_rate0": str(pool.sale_rate0),
+            "sale_rate1": str(pool.sale_rate1),
+        },
+    }
+
+
+def _order_json(inspector: Inspector, order: Order, at: int) -> dict[str, Any]:
+    progress = inspector.twamm.progress(order, at)
+    return {
+        "swap_id": order.id,
+        "pair": to_checksum_address(order.pair),
+        "trader": to_checksum_address(order.trader),
+        "to": to_checksum_address(order.recipient),
+        "token_in": to_checksum_address(order.token_in),
+        "token_out": to_checksum_address(order.token_out),
+        "amount_in": str(order.amount_in),
+        "sale_rate": str(order.sale_rate),
+        "start": order.start,
+        "duration": order.duration,
+        "end": order.end,
+        "cancelled_at": order.cancelled_at,
+        "status": progress.status,
+        "sold": str(progress.sold),
+        "bought": str(progress.bought),
+        "unpaid": str(progress.unpaid),
     }
 
 

@@ -21,6 +21,7 @@ from dapp.errors import (
     NotStreamSender,
     StreamEnded,
     StreamNotFound,
+    Unsupported,
 )
 from dapp.events import (
     Deposit,
@@ -246,6 +247,13 @@ class Ledger:
         found = self._sql.execute("SELECT 1 FROM pairs WHERE pair_id = ?", (address_id,))
         return found.fetchone() is not None
 
+    def is_order_pool(self, address: bytes) -> bool:
+        address_id = self.store.address_id(address)
+        if address_id is None:
+            return False
+        found = self._sql.execute("SELECT 1 FROM order_pools WHERE account_id = ?", (address_id,))
+        return found.fetchone() is not None
+
     # --- statistics kept with the state ---------------------------------------------------------
     def add_volume(self, token: bytes, amount: int) -> None:
         """Count `amount` of `token` as swapped through a pair (in or out)."""
@@ -336,10 +344,16 @@ class Ledger:
         start: int,
         duration: int,
         now: int,
+        *,
+        to_order_pool: bool = False,
     ) -> int:
-        """Escrow `amount` now and stream it over [start, start + duration); returns the id."""
+        """Escrow `amount` now and stream it over [start, start + duration); returns the id.
+
+        Only a stream swap streams into an order pool (`to_order_pool`); users cannot.
+        """
         check_amount(amount)
-        self.check_recipient(receiver)
+        if not to_order_pool:
+            self.check_recipient(receiver)
         if receiver == sender:
             raise InvalidRecipient(f"{to_checksum_address(sender)} cannot stream to itself")
         if start < now:
@@ -379,9 +393,19 @@ class Ledger:
         )
         return stream_id
 
-    def cancel_stream(self, stream_id: int, caller: bytes, now: int) -> Stream:
-        """Stop a stream: the receiver keeps what has streamed, the sender gets the rest back."""
+    def cancel_stream(
+        self, stream_id: int, caller: bytes, now: int, *, of_stream_swap: bool = False
+    ) -> Stream:
+        """Stop a stream: the receiver keeps what has streamed, the sender gets the rest back.
+
+        A stream into an order pool is a stream swap's escrow: only cancelling the swap stops it
+        (`of_stream_swap`), or the pool would be left selling what it never receives.
+        """
         stream = self.stream(stream_id)
+        if not of_stream_swap and self.is_order_pool(stream.receiver):
+            raise Unsupported(
+                f"stream {stream_id} is the input of a stream swap; stop it with cancel_swap"
+            )
         if caller != stream.sender:
             raise NotStreamSender(
                 f"only the sender {to_checksum_address(stream.sender)} can cancel stream "
@@ -447,6 +471,11 @@ class Ledger:
             raise InvalidRecipient(
                 f"{to_checksum_address(receiver)} is a streamdex pair; use add_liquidity or swap "
                 "to send tokens to a pair"
+            )
+        if self.is_order_pool(receiver):
+            raise InvalidRecipient(
+                f"{to_checksum_address(receiver)} holds a pair's stream swaps; use swap with a "
+                "duration to sell into it"
             )
 
     def _id(self, address: bytes) -> int:

@@ -84,3 +84,65 @@ CREATE TABLE pairs (
     reserve1  NOT NULL,
     UNIQUE (token0_id, token1_id)
 );
+
+-- Stream swaps (PROTOCOL §4.3, dapp/amm/twamm.py). Each pair with orders has two order pools,
+-- pool 0 selling token0 and pool 1 selling token1, whose tokens sit at the pair's order-pool
+-- account (a ledger account of its own, so that the pair's balances stay its reserves).
+-- advanced_at: the virtual orders are executed up to this time; earnings: proceeds per unit of
+-- sale rate, scaled by 2**128 (twamm_math.EARNINGS_SCALE), only ever growing.
+CREATE TABLE order_pools (
+    pair_id     INTEGER PRIMARY KEY REFERENCES pairs (pair_id),
+    account_id  INTEGER NOT NULL UNIQUE,    -- the order-pool account (twamm.order_pool_address)
+    advanced_at INTEGER NOT NULL,
+    sale_rate0  NOT NULL,
+    sale_rate1  NOT NULL,
+    earnings0   NOT NULL,
+    earnings1   NOT NULL
+);
+
+-- Future changes of the sale rates (order starts and ends) and the remainders sold at an end,
+-- summed per (pair, time); every row is pending, as in rate_changes. A row that sums to nothing
+-- stays: the pair must still stop at that time, where an order starts or ends.
+CREATE TABLE order_pool_changes (
+    pair_id          INTEGER NOT NULL,
+    at               INTEGER NOT NULL,
+    sale_rate0_delta NOT NULL,
+    sale_rate1_delta NOT NULL,
+    lump0            NOT NULL,
+    lump1            NOT NULL,
+    PRIMARY KEY (pair_id, at)
+) WITHOUT ROWID;
+
+-- The accumulators at each time the pair passed a change (an order starting later reads its
+-- starting value here; an order is paid at its end from the value at its end, never a later one).
+CREATE TABLE order_pool_snapshots (
+    pair_id   INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    earnings0 NOT NULL,
+    earnings1 NOT NULL,
+    PRIMARY KEY (pair_id, at)
+) WITHOUT ROWID;
+
+-- One stream swap. Its input is escrowed as a ledger stream (stream_id) from the trader to the
+-- order-pool account; its proceeds are paid to recipient up to paid_to (an accumulator value):
+-- in part when the recipient spends, in full at the end or when cancelled (settled = 1).
+CREATE TABLE swap_orders (
+    id             INTEGER PRIMARY KEY,
+    pair_id        INTEGER NOT NULL,
+    trader_id      INTEGER NOT NULL,
+    recipient_id   INTEGER NOT NULL,
+    sells_token0   INTEGER NOT NULL,        -- 1: sells token0 for token1; 0: the reverse
+    amount_in      NOT NULL,
+    sale_rate      NOT NULL,
+    start          INTEGER NOT NULL,
+    duration       INTEGER NOT NULL,
+    end_at         INTEGER NOT NULL,        -- start + duration
+    stream_id      INTEGER NOT NULL,
+    paid_to,                                -- accumulator value paid up to; NULL until started
+    bought         NOT NULL,                -- proceeds paid so far
+    cancelled_at   INTEGER,
+    settled        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX swap_orders_by_end ON swap_orders (pair_id, end_at) WHERE settled = 0;
+CREATE INDEX swap_orders_by_recipient ON swap_orders (recipient_id) WHERE settled = 0;
+CREATE INDEX swap_orders_by_trader ON swap_orders (trader_id);

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from dapp.amm.pair import Pairs
 from dapp.amm.router import Router
+from dapp.amm.twamm import Twamm
 from dapp.app import Application, Config
 from dapp.errors import StreamdexError
 from dapp.events import Event
@@ -42,7 +43,8 @@ class World:
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.store, self.events)
         self.pairs = Pairs(self.store, self.ledger, self.events)
-        self.router = Router(self.pairs, self.ledger)
+        self.twamm = Twamm(self.store, self.ledger, self.pairs, self.events)
+        self.router = Router(self.pairs, self.ledger, self.twamm)
 
     def balance(self, account: bytes, token: bytes, at: int) -> int:
         return self.ledger.position(account, token, at).balance

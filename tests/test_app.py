@@ -124,13 +124,15 @@ def test_every_action_is_accepted_with_its_events_in_order(driver: Driver) -> No
     assert driver.inspect("/health")["last_input_index"] == driver.next_index - 1
 
 
-def test_stream_swaps_are_refused_until_they_exist(driver: Driver) -> None:
+def test_a_stream_swap_is_placed_and_cancelled_through_actions(driver: Driver) -> None:
     with_pair(driver)
-    before = driver.app.store.dump()
-    args = {"amount_in": 10, "amount_out_min": 0, "path": [TOKEN_A, TOKEN_B], "duration": 60}
-    assert report(driver.act(ALICE, "swap", **args))["error"] == "UNSUPPORTED"
-    assert report(driver.act(ALICE, "cancel_swap", swap_id=1))["error"] == "UNSUPPORTED"
-    assert driver.app.store.dump() == before
+    args = {"amount_in": 6000, "amount_out_min": 0, "path": [TOKEN_A, TOKEN_B], "duration": 60}
+    placed = driver.act(ALICE, "swap", **args)
+    assert [e["type"] for e in notice_events(placed)] == ["StreamCreated", "SwapOrderPlaced"]
+    cancelled = driver.act(ALICE, "cancel_swap", at=driver.now + 30, swap_id=1)
+    types = [e["type"] for e in notice_events(cancelled)]
+    assert types[-2:] == ["StreamCancelled", "SwapOrderCancelled"]
+    assert notice_events(cancelled)[-1]["sold"] == "3000"
 
 
 WITHDRAWALS = [
@@ -230,6 +232,48 @@ REJECTIONS: list[tuple[str, dict[str, Any], str]] = [
         },
         "INSUFFICIENT_BALANCE",
     ),
+    (
+        "swap",
+        {"amount_in": 10**18, "amount_out_min": 1, "path": [TOKEN_A, TOKEN_B], "duration": 60},
+        "INVALID_AMOUNT",
+    ),
+    (
+        "swap",
+        {"amount_in": 59, "amount_out_min": 0, "path": [TOKEN_A, TOKEN_B], "duration": 60},
+        "INVALID_AMOUNT",
+    ),
+    (
+        "swap",
+        {
+            "amount_in": 10**18,
+            "amount_out_min": 0,
+            "path": [TOKEN_A, TOKEN_B, TOKEN_C],
+            "duration": 6,
+        },
+        "INVALID_PATH",
+    ),
+    (
+        "swap",
+        {"amount_in": 10**18, "amount_out_min": 0, "path": [TOKEN_A, TOKEN_C], "duration": 6},
+        "PAIR_NOT_FOUND",
+    ),
+    (
+        "swap",
+        {"amount_in": 10**30, "amount_out_min": 0, "path": [TOKEN_A, TOKEN_B], "duration": 6},
+        "INSUFFICIENT_BALANCE",
+    ),
+    (
+        "swap",
+        {
+            "amount_in": 60,
+            "amount_out_min": 0,
+            "path": [TOKEN_A, TOKEN_B],
+            "duration": 6,
+            "to": ZERO_ADDRESS,
+        },
+        "INVALID_RECIPIENT",
+    ),
+    ("cancel_swap", {"swap_id": 9}, "SWAP_NOT_FOUND"),
 ]
 
 

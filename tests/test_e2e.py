@@ -135,11 +135,20 @@ def test_deposits_actions_outputs_and_inspect(node: Node) -> None:
         ALICE, "swap_exact_out", amount_out=10**15, amount_in_max=10**18, path=[TOKEN_B, TOKEN_A]
     )
     assert events(bought)[-1]["type"] == "Swap"
+    placed = node.act(
+        ALICE, "swap", amount_in=6000, amount_out_min=0, path=[TOKEN_A, TOKEN_B], duration=60
+    )
+    assert [e["type"] for e in events(placed)] == ["StreamCreated", "SwapOrderPlaced"]
+    assert node.inspect(f"/swap/1?at={node.now + 30}")["sold"] == "3000"
+    cancelled = node.act(ALICE, "cancel_swap", swap_id=1)  # 10 s later
+    last = events(cancelled)[-1]
+    assert (last["type"], last["sold"], last["refunded"]) == ("SwapOrderCancelled", "1000", "5000")
+    assert int(last["bought"]) > 0
     stream = node.act(ALICE, "stream", token=TOKEN_A, receiver=BOB, amount=1000, duration=100)
-    assert events(stream)[0]["stream_id"] == 1
+    assert events(stream)[0]["stream_id"] == 2  # stream 1 was the stream swap's escrow
     streaming_since = node.now
     node.act(ALICE, "transfer", token=TOKEN_B, to=BOB, amount=3)
-    cancel = node.act(ALICE, "cancel_stream", stream_id=1, token=TOKEN_A)
+    cancel = node.act(ALICE, "cancel_stream", stream_id=2, token=TOKEN_A)
     assert events(cancel)[0]["streamed"] == str(10 * (node.now - streaming_since))
     removed = node.act(
         ALICE,

@@ -44,6 +44,7 @@ def test_balance_is_real_time_and_at_reads_any_later_time(driver: Driver) -> Non
         "escrow": "0",
         "inflow_rate": "10",
         "outflow_rate": "0",
+        "stream_swap_proceeds": "0",
         "at": START + 40,
     }
     sender = driver.inspect(f"/balance/{ALICE_HEX}?token={A}&at={START + 40}")
@@ -64,6 +65,7 @@ def test_balances_lists_every_token_including_streams_not_started(driver: Driver
             "escrow": "0",
             "inflow_rate": "0",
             "outflow_rate": "0",
+            "stream_swap_proceeds": "0",
         }
     ]
     alice_tokens = [row["token"] for row in driver.inspect(f"/balances/{ALICE_HEX}")["balances"]]
@@ -173,7 +175,8 @@ def test_pairs_quote_and_tokens(driver: Driver) -> None:
         (f"/streams/{ALICE_HEX}?limit=1001", "BAD_PARAMETER"),
         ("/stream/x", "BAD_PARAMETER"),
         ("/stream/7", "STREAM_NOT_FOUND"),
-        ("/swap/1", "UNSUPPORTED"),
+        ("/swap/1", "SWAP_NOT_FOUND"),
+        ("/swap/one", "BAD_PARAMETER"),
         (f"/pair/{A}/{A}", "IDENTICAL_ADDRESSES"),
         (f"/pair/{A}/{to_checksum_address(address(0xEE))}", "PAIR_NOT_FOUND"),
         ("/quote?amount_in=5", "BAD_PARAMETER"),

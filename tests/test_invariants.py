@@ -7,6 +7,8 @@
   are exactly the rates of its streams flowing at that time (the definition, summed over streams);
 - a swap never decreases k; no operation decreases k per LP token squared (the value of a share);
 - every pair's ledger balances equal its reserves;
+- stream swaps: a cancel returns exactly what was not sold; each order pool can pay everything
+  its orders are owed, and its orders are never paid more than it bought;
 - a failed operation changes nothing: the database dump and the event list are as before.
 """
 
@@ -20,7 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from dapp.addresses import ZERO_ADDRESS
+from dapp.amm.twamm import order_pool_address
 from dapp.errors import StreamdexError
+from dapp.events import Swap, SwapOrderCancelled
 from dapp.ledger import Stream
 from dapp.store import Store
 from tests.conftest import World, address
@@ -45,6 +49,7 @@ class LedgerAndAmm(RuleBasedStateMachine):
         self.now = 1_700_000_000
         self.net_deposits = dict.fromkeys(TOKENS, 0)
         self.stream_ids: list[int] = []
+        self.swap_ids: list[int] = []
         self.k_per_share: dict[bytes, tuple[int, int]] = {}  # pair → (k, supply²) last seen
         for token in TOKENS:
             for user in USERS:
@@ -193,6 +198,43 @@ class LedgerAndAmm(RuleBasedStateMachine):
             ),
         )
 
+    # --- stream swaps -------------------------------------------------------------------------
+    @rule(
+        user=users,
+        to=users,
+        pair=token_pairs,
+        share=SHARES,
+        delay=st.one_of(st.just(0), st.integers(1, 300)),
+        duration=st.integers(1, 600),
+    )
+    def stream_swap(
+        self, user: bytes, to: bytes, pair: list[bytes], share: int, delay: int, duration: int
+    ) -> None:
+        amount = self.share_of(user, pair[0], share)
+
+        def place() -> None:
+            swap_id = self.world.twamm.place(
+                user, pair[0], pair[1], amount, self.now + delay, duration, to, self.now
+            )
+            self.swap_ids.append(swap_id)
+            self.stream_ids.append(self.world.twamm.order(swap_id).stream_id)
+
+        self.attempt(place)
+
+    @rule(pick=st.integers(0, 10**6), by_trader=st.integers(0, 4), stranger=users)
+    def cancel_swap(self, pick: int, by_trader: int, stranger: bytes) -> None:
+        if not self.swap_ids:
+            return
+        order = self.world.twamm.order(self.swap_ids[pick % len(self.swap_ids)])
+        caller = order.trader if by_trader else stranger
+        if self.attempt(lambda: self.world.twamm.cancel(order.id, caller, self.now)):
+            (cancelled,) = [e for e in self.world.events if isinstance(e, SwapOrderCancelled)][-1:]
+            assert cancelled.sold + cancelled.refunded == order.amount_in
+
+    @rule(user=users)
+    def settle(self, user: bytes) -> None:
+        self.attempt(lambda: self.world.twamm.settle_recipient(user, self.now))
+
     # --- invariants --------------------------------------------------------------------------
     def every(self, table_sql: str) -> list[bytes]:
         return [bytes(r[0]) for r in self.world.store.connection.execute(table_sql)]
@@ -270,6 +312,45 @@ class LedgerAndAmm(RuleBasedStateMachine):
                 self.k_per_share[pair.address] = (k, supply_squared)
                 assert self.world.available(pair.address, pair.token0, self.now) == pair.reserve0
                 assert self.world.available(pair.address, pair.token1, self.now) == pair.reserve1
+
+    @invariant()
+    def order_pools_can_pay_what_their_orders_are_owed(self) -> None:
+        """Advanced to now (then rolled back), each order-pool account holds at least what its
+        unsettled orders are owed, and a pool's orders, paid and owed, never got more than the
+        pool bought (the Swap events it made as the pair's trader)."""
+        if not hasattr(self, "world") or not self.swap_ids:
+            return
+        twamm, ledger, events = self.world.twamm, self.world.ledger, self.world.events
+        orders = [twamm.order(swap_id) for swap_id in self.swap_ids]
+        tokens_of = {order.pair: (order.token0, order.token1) for order in orders}
+        connection = self.world.store.connection
+        seen = len(events)
+        connection.execute("SAVEPOINT check_pools")
+        try:
+            for token0, token1 in tokens_of.values():
+                twamm.advance(self.world.pairs.get(token0, token1), self.now)
+            bought: dict[tuple[bytes, bytes], int] = {}
+            for event in events:
+                if isinstance(event, Swap) and event.sender == order_pool_address(event.pair):
+                    token0, token1 = tokens_of[event.pair]
+                    for token, amount in ((token0, event.amount0_out), (token1, event.amount1_out)):
+                        bought[(event.pair, token)] = bought.get((event.pair, token), 0) + amount
+            owed: dict[tuple[bytes, bytes], int] = {}
+            earned: dict[tuple[bytes, bytes], int] = {}
+            for order in (twamm.order(order.id) for order in orders):
+                key = (order.pair, order.token_out)
+                progress = twamm.progress(order, self.now)
+                owed[key] = owed.get(key, 0) + progress.unpaid
+                earned[key] = earned.get(key, 0) + progress.bought
+            for (pair_address, token), amount in owed.items():
+                held = ledger.position(order_pool_address(pair_address), token, self.now).available
+                assert held >= amount
+            for key, total in earned.items():
+                assert total <= bought.get(key, 0)
+        finally:
+            connection.execute("ROLLBACK TO check_pools")
+            connection.execute("RELEASE check_pools")
+            del events[seen:]
 
 
 LedgerAndAmm.TestCase.settings = settings(max_examples=150, stateful_step_count=40)

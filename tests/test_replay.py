@@ -62,6 +62,16 @@ def scripted_inputs(seed: int, count: int) -> list[tuple[int, bytes, bytes]]:
                     },
                 ),
                 ("swap", {"amount_in": amount, "amount_out_min": 0, "path": [a, b]}),
+                (
+                    "swap",
+                    {
+                        "amount_in": amount,
+                        "amount_out_min": 0,
+                        "path": [a, b],
+                        "duration": rng.choice([60, 3600]),
+                    },
+                ),
+                ("cancel_swap", {"swap_id": rng.randint(1, 10)}),
                 ("swap_exact_out", {"amount_out": amount, "amount_in_max": 10**25, "path": [a, b]}),
             ]
         )
@@ -94,6 +104,7 @@ def test_the_same_inputs_give_the_same_bytes(tmp_path: Path) -> None:
     # and the market was busy: most kinds of input were accepted at least once
     accepted = {o.kind for o in first if o.accepted}
     assert {"deposit", "transfer", "stream", "add_liquidity", "swap", "withdraw"} <= accepted
+    assert any(b"SwapOrderCompleted" in notice for o in first for notice in o.notices)
     assert any(not o.accepted for o in first)
     assert (tmp_path / "first" / "state.sqlite").read_bytes() == (
         tmp_path / "second" / "state.sqlite"

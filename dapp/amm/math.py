@@ -141,11 +141,25 @@ def swap_satisfies_k(
         return False
     if amount0_in == 0 and amount1_in == 0:
         return False
-    balance0 = reserve0 + amount0_in - amount0_out
-    balance1 = reserve1 + amount1_in - amount1_out
+    return keeps_k_after_fee(
+        reserve0,
+        reserve1,
+        amount0_in,
+        amount1_in,
+        reserve0 + amount0_in - amount0_out,
+        reserve1 + amount1_in - amount1_out,
+    )
+
+
+def keeps_k_after_fee(
+    reserve0: int, reserve1: int, amount0_in: int, amount1_in: int, balance0: int, balance1: int
+) -> bool:
+    """The k check of UniswapV2Pair.swap on the balances after a trade."""
     # The fee is charged on input only: 3/1000 of each input is left out of the adjusted balance.
     balance0_adjusted = balance0 * FEE_DENOMINATOR - amount0_in * (FEE_DENOMINATOR - FEE_NUMERATOR)
     balance1_adjusted = balance1 * FEE_DENOMINATOR - amount1_in * (FEE_DENOMINATOR - FEE_NUMERATOR)
+    if balance0_adjusted < 0 or balance1_adjusted < 0:
+        return False
     return balance0_adjusted * balance1_adjusted >= reserve0 * reserve1 * FEE_DENOMINATOR**2
 
 

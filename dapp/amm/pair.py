@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dapp.addresses import ZERO_ADDRESS, to_checksum_address
-from dapp.amm.math import MINIMUM_LIQUIDITY, liquidity_minted, sort_tokens, swap_satisfies_k
+from dapp.amm.math import (
+    MINIMUM_LIQUIDITY,
+    keeps_k_after_fee,
+    liquidity_minted,
+    sort_tokens,
+    swap_satisfies_k,
+)
 from dapp.errors import (
     InsufficientInputAmount,
     InsufficientLiquidity,
@@ -169,6 +175,40 @@ class Pairs:
         self.ledger.add_volume(pair.token1, amount1_in + amount1_out)
         self.events.append(
             Swap(pair.address, sender, to, amount0_in, amount1_in, amount0_out, amount1_out)
+        )
+
+    def swap_with_order_pools(
+        self, pair: Pair, amount0_out: int, amount1_out: int, pools: bytes, now: int
+    ) -> None:
+        """The order pools' trade over one interval (dapp.amm.twamm): they have paid in what
+        they sold and take `amount0_out` and `amount1_out`.
+
+        Unlike `swap`, an output may exceed the reserve it is paid from: with both pools
+        selling, one pool's purchase comes partly from what the other pool just paid in. The
+        k check with the fee is the same, on the balances after.
+        """
+        for token, amount in ((pair.token0, amount0_out), (pair.token1, amount1_out)):
+            if amount:
+                self.ledger.move(token, pair.address, pools, amount, now)
+        balance0, balance1 = self._balances(pair, now)
+        amount0_in = max(0, balance0 - (pair.reserve0 - amount0_out))
+        amount1_in = max(0, balance1 - (pair.reserve1 - amount1_out))
+        if (
+            balance0 <= 0
+            or balance1 <= 0
+            or not keeps_k_after_fee(
+                pair.reserve0, pair.reserve1, amount0_in, amount1_in, balance0, balance1
+            )
+        ):
+            raise KInvariant(
+                f"the order pools' trade of {amount0_in} and {amount1_in} for {amount0_out} "
+                f"and {amount1_out} would lower the pair's constant product"
+            )
+        self._update(pair, balance0, balance1)
+        self.ledger.add_volume(pair.token0, amount0_in + amount0_out)
+        self.ledger.add_volume(pair.token1, amount1_in + amount1_out)
+        self.events.append(
+            Swap(pair.address, pools, pools, amount0_in, amount1_in, amount0_out, amount1_out)
         )
 
     def _balances(self, pair: Pair, now: int) -> tuple[int, int]:

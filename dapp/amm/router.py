@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Protocol
 
 from dapp.amm import math
 from dapp.amm.pair import Pair, Pairs
@@ -36,10 +37,23 @@ def check_bound(value: int, what: str) -> None:
         raise InvalidAmount(f"{what} must be an integer from 0 to 2**256 - 1, got {value!r}")
 
 
+class PairClock(Protocol):
+    """Brings a pair to a time: between inputs, stream swaps (dapp.amm.twamm) move its reserves."""
+
+    def advance(self, pair: Pair, now: int) -> Pair:
+        """Execute what happened to the pair up to `now` (writes)."""
+        ...
+
+    def peek(self, pair: Pair, at: int) -> Pair:
+        """The pair as it would be at `at` (writes nothing)."""
+        ...
+
+
 class Router:
-    def __init__(self, pairs: Pairs, ledger: Ledger) -> None:
+    def __init__(self, pairs: Pairs, ledger: Ledger, clock: PairClock | None = None) -> None:
         self.pairs = pairs
         self.ledger = ledger
+        self.clock = clock
 
     # --- quotes (read-only) ---------------------------------------------------------------------
     def path_pairs(self, path: Sequence[bytes]) -> list[Pair]:
@@ -51,13 +65,26 @@ class Router:
             raise InvalidPath("a path may go through each pair only once")
         return hops
 
-    def get_amounts_out(self, amount_in: int, path: Sequence[bytes]) -> list[int]:
-        hops = self.path_pairs(path)
+    def get_amounts_out(
+        self, amount_in: int, path: Sequence[bytes], at: int | None = None
+    ) -> list[int]:
+        hops = self._peeked(self.path_pairs(path), at)
         return math.get_amounts_out(amount_in, _reserves(hops, path))
 
-    def get_amounts_in(self, amount_out: int, path: Sequence[bytes]) -> list[int]:
-        hops = self.path_pairs(path)
+    def get_amounts_in(
+        self, amount_out: int, path: Sequence[bytes], at: int | None = None
+    ) -> list[int]:
+        hops = self._peeked(self.path_pairs(path), at)
         return math.get_amounts_in(amount_out, _reserves(hops, path))
+
+    def _peeked(self, hops: list[Pair], at: int | None) -> list[Pair]:
+        if self.clock is None or at is None:
+            return hops
+        clock = self.clock
+        return [clock.peek(pair, at) for pair in hops]
+
+    def _advanced(self, pair: Pair, now: int) -> Pair:
+        return pair if self.clock is None else self.clock.advance(pair, now)
 
     # --- liquidity ------------------------------------------------------------------------------
     def add_liquidity(
@@ -79,7 +106,9 @@ class Router:
         check_amount(amount_b_desired, "token_b_desired")
         check_bound(amount_a_min, "token_a_min")
         check_bound(amount_b_min, "token_b_min")
-        pair = self.pairs.find(token_a, token_b) or self.pairs.create(token_a, token_b, now)
+        pair = self._advanced(
+            self.pairs.find(token_a, token_b) or self.pairs.create(token_a, token_b, now), now
+        )
         self.ledger.check_recipient(to)  # after creation: the new pair cannot receive either
         reserve_a, reserve_b = pair.reserves_from(token_a)
         if reserve_a == 0 and reserve_b == 0:
@@ -125,7 +154,7 @@ class Router:
         check_bound(amount_a_min, "amount_a_min")
         check_bound(amount_b_min, "amount_b_min")
         self.ledger.check_recipient(to)
-        pair = self.pairs.get(token_a, token_b)
+        pair = self._advanced(self.pairs.get(token_a, token_b), now)
         self.ledger.move(pair.address, sender, pair.address, liquidity, now)
         amount0, amount1 = self.pairs.burn(pair, sender, to, now)
         amount_a, amount_b = (amount0, amount1) if token_a == pair.token0 else (amount1, amount0)
@@ -157,7 +186,7 @@ class Router:
         check_amount(amount_in, "amount_in")
         check_bound(amount_out_min, "amount_out_min")
         self.ledger.check_recipient(to)
-        hops = self.path_pairs(path)
+        hops = [self._advanced(pair, now) for pair in self.path_pairs(path)]
         amounts = math.get_amounts_out(amount_in, _reserves(hops, path))
         if amounts[-1] < amount_out_min:
             raise InsufficientOutputAmount(
@@ -181,7 +210,7 @@ class Router:
         check_amount(amount_out, "amount_out")
         check_bound(amount_in_max, "amount_in_max")
         self.ledger.check_recipient(to)
-        hops = self.path_pairs(path)
+        hops = [self._advanced(pair, now) for pair in self.path_pairs(path)]
         amounts = math.get_amounts_in(amount_out, _reserves(hops, path))
         if amounts[0] > amount_in_max:
             raise ExcessiveInputAmount(
