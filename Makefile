@@ -25,7 +25,7 @@ test: lint check-app-deps
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy dapp
+	$(BIN)/mypy dapp devnet benchmark
 
 ## dapp/ must import with requirements.txt alone: that is all the Cartesi machine gets
 check-app-deps:

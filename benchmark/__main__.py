@@ -1,71 +1,75 @@
-"""`python -m benchmark streams --streams N [--repeat R] [--json]`.
+"""`python -m benchmark streams --streams N [--repeat R] [--json] [--db PATH] [--cold]`.
 
-Seeds N open streams into a fresh on-disk database (benchmark/seed.py), then times, R times each,
-in process: a new stream (one committed transaction, as one input) and a balance read. Prints the
-medians, the database size per stream and the peak memory of this process.
+Seeds N open streams (benchmark/seed.py), then times a new stream and a balance read in process
+and a new stream through the rollup HTTP loop (benchmark/run.py), against the DESIGN.md targets.
+`--json` prints one line for scripts and the README; otherwise a table, with a progress bar on
+stderr while seeding (ten million streams take minutes). `--cold` measures with the database
+dropped from the OS page cache (benchmark/run.py says why the page cache is set on purpose).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from benchmark.seed import (
-    SEED_TIME,
-    STREAMS_PER_RECEIVER,
-    STREAMS_PER_SENDER,
-    TOKEN,
-    receiver,
-    seed_streams,
-    sender,
+from benchmark.run import MIN_REPEAT, measure_streams
+
+# (result key, label, target): DESIGN.md "Targets"
+TIMED = (
+    ("new_stream_ms", "new stream, in process", 1.0),
+    ("balance_ms", "balance read, in process", 1.0),
+    ("http_new_stream_ms", "new stream, HTTP loop", 5.0),
 )
-from dapp.events import Event
-from dapp.ledger import Ledger
-from dapp.store import Store
+RSS_MIB = 64  # targets of the application's peak memory and disk per open stream
+DISK_BYTES = 200
 
 
-def measure_streams(count: int, repeat: int) -> dict[str, float | int]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.sqlite"
-        store = Store(path)
-        started = time.perf_counter()
-        seed_streams(store, count)
-        seed_seconds = time.perf_counter() - started
-        events: list[Event] = []
-        ledger = Ledger(store, events)
-        now = SEED_TIME + 100
-        senders = -(-count // STREAMS_PER_SENDER)
-        receivers = -(-count // STREAMS_PER_RECEIVER)
-        new_stream: list[float] = []
-        balance_read: list[float] = []
-        for n in range(repeat):
-            events.clear()
-            started = time.perf_counter()
-            with store.transaction():
-                ledger.create_stream(
-                    TOKEN, sender(n % senders), receiver(n), 10**18, now, 3600, now
-                )
-            new_stream.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            ledger.position(receiver((n * 7919) % receivers), TOKEN, now)
-            balance_read.append(time.perf_counter() - started)
-        store.close()
-        size = path.stat().st_size
-    return {
-        "streams": count,
-        "repeat": repeat,
-        "seed_seconds": round(seed_seconds, 2),
-        "new_stream_median_us": round(statistics.median(new_stream) * 1e6, 1),
-        "balance_read_median_us": round(statistics.median(balance_read) * 1e6, 1),
-        "db_bytes_per_stream": round(size / count, 1),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+class ProgressBar:
+    """A one-line bar on stderr, redrawn in place as chunks of streams are written."""
+
+    def __init__(self, total: int, width: int = 30) -> None:
+        self.total = total
+        self.width = width
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        filled = self.width * done // self.total
+        bar = "#" * filled + "." * (self.width - filled)
+        elapsed = time.perf_counter() - self.started
+        print(
+            f"\rseeding [{bar}] {100 * done // self.total:3d}%  {done:,} / {self.total:,} streams"
+            f"  {elapsed:.0f} s",
+            end="\n" if done >= self.total else "",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def table(result: dict[str, Any], repeat: int, cold: bool) -> str:
+    """The human report: one row per timed measure, then memory and disk, each with its target."""
+    lines = [
+        f"{result['streams']:,} open streams (seeded in {result['seed_seconds']} s), "
+        f"{repeat} repetitions each, database {'dropped from' if cold else 'in'} the page cache",
+        f"{'measure (ms)':<28}{'median':>9}{'p95':>9}{'min':>9}{'max':>9}   target",
+    ]
+    for key, label, target in TIMED:
+        ms = result[key]
+        verdict = "ok" if ms["median"] <= target else "MISSED"
+        lines.append(
+            f"{label:<28}{ms['median']:>9.3f}{ms['p95']:>9.3f}{ms['min']:>9.3f}{ms['max']:>9.3f}"
+            f"   median ≤ {target:g} ms: {verdict}"
+        )
+    rss, disk = result["rss_mib"], result["db_bytes_per_stream"]
+    for label, value, bound, met in (
+        ("peak RSS of python -m dapp", f"{rss:.1f} MiB", f"≤ {RSS_MIB} MiB", rss <= RSS_MIB),
+        ("database per stream", f"{disk:.1f} B", f"≤ {DISK_BYTES} B", disk <= DISK_BYTES),
+    ):
+        lines.append(f"{label:<28}{value:>9}{'':>27}   {bound}: {'ok' if met else 'MISSED'}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,18 +77,32 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     streams = sub.add_parser("streams", help="new stream and balance read at N open streams")
     streams.add_argument("--streams", type=int, default=25_000, help="open streams to seed")
-    streams.add_argument("--repeat", type=int, default=50, help="repetitions per measure (≥ 50)")
-    streams.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    streams.add_argument(
+        "--repeat", type=int, default=MIN_REPEAT, help=f"inputs per measure (≥ {MIN_REPEAT})"
+    )
+    streams.add_argument("--json", action="store_true", help="one JSON line on stdout")
+    streams.add_argument(
+        "--db", type=Path, help="seed this new file (kept afterwards) instead of a temporary one"
+    )
+    streams.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the database from the OS page cache before each phase (default: load it)",
+    )
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.streams < 1:
-        parser.error("--repeat and --streams must be positive")
-    print(f"seeding {args.streams} open streams…", file=sys.stderr)
-    result = measure_streams(args.streams, args.repeat)
+    if args.streams < 1:
+        parser.error("--streams must be positive")
+    if args.repeat < MIN_REPEAT:
+        parser.error(f"--repeat must be at least {MIN_REPEAT}")
+    if args.db is not None and args.db.exists():
+        parser.error(f"--db {args.db} exists; the benchmark seeds a fresh database")
+    progress = None if args.json else ProgressBar(args.streams)
+    result = measure_streams(args.streams, args.repeat, args.db, progress, cold=args.cold)
     if args.json:
+        del result["seed_seconds"]
         print(json.dumps(result))
     else:
-        for key, value in result.items():
-            print(f"{key:>24}  {value}")
+        print(table(result, args.repeat, args.cold))
 
 
 if __name__ == "__main__":
