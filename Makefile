@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APP_VENV := .venv-app
+DEVNET_ARGS ?=
 
 .PHONY: install run test lint check-app-deps clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +15,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-## run the application loop on the local default (STREAMDEX_DB, ROLLUP_HTTP_SERVER_URL)
+## npm packages pinned in package.json + package-lock.json (anvil, Cartesi Rollups, OpenZeppelin, solc)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## the local stack: anvil, the Cartesi Rollups v2.2 contracts, the application, inspect on :8080
 run: install
-	$(BIN)/python -m dapp
+	$(BIN)/python -m devnet $(DEVNET_ARGS)
 
 ## lint + the whole test suite
 test: lint check-app-deps
@@ -25,7 +31,7 @@ test: lint check-app-deps
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy dapp devnet benchmark
+	$(BIN)/mypy dapp devnet client benchmark
 
 ## dapp/ must import with requirements.txt alone: that is all the Cartesi machine gets
 check-app-deps:
@@ -36,4 +42,4 @@ check-app-deps:
 	print('dapp imports with requirements.txt alone')"
 
 clean:
-	rm -rf $(VENV) $(APP_VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(APP_VENV) node_modules .devnet .pytest_cache .hypothesis .mypy_cache .ruff_cache

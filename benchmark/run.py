@@ -202,7 +202,8 @@ def _through_http(database: Path, traffic: Traffic, repeat: int) -> tuple[list[f
     """New streams through `python -m dapp` and a loopback rollup server; its peak RSS in KiB."""
     seconds: list[float] = []
     with (
-        RollupHttpServer(finish_timeout_seconds=30) as server,
+        # input indexes go on from the in-process inputs: the application refuses a replay
+        RollupHttpServer(finish_timeout_seconds=30, first_input_index=traffic.inputs) as server,
         tempfile.TemporaryFile() as log,
     ):
         child = subprocess.Popen(

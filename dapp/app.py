@@ -34,7 +34,13 @@ from dapp.codec import (
     error_payload,
     notice_payload,
 )
-from dapp.errors import BadPayload, InternalError, InvalidTime, StreamdexError
+from dapp.errors import (
+    AlreadyProcessed,
+    BadPayload,
+    InternalError,
+    InvalidTime,
+    StreamdexError,
+)
 from dapp.events import Event
 from dapp.inspect import Inspector
 from dapp.ledger import Ledger
@@ -164,6 +170,13 @@ class Application:
             with self.store.transaction():
                 self.events.clear()
                 last = self.store.progress()
+                if last.last_input_index is not None and (
+                    metadata.input_index <= last.last_input_index
+                ):
+                    raise AlreadyProcessed(
+                        f"input {metadata.input_index} was already processed (the last accepted "
+                        f"input is {last.last_input_index}); nothing was done again"
+                    )
                 if metadata.timestamp < last.last_timestamp:
                     raise InvalidTime(
                         f"the input's time {metadata.timestamp} is before the last input's "

@@ -30,6 +30,7 @@ ADDRESS_BYTES = 20
 UINT256_BYTES = 32
 MAX_PATH_TOKENS = 16  # bounds the work of one swap; real routes use two to four
 MAX_ID = 2**63 - 1
+MAX_JSON_NESTING = 32
 
 _DECIMAL = re.compile(r"[0-9]{1,78}")  # 2**256 has 78 digits
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
@@ -327,6 +328,7 @@ def _parse_json(payload: bytes) -> Any:
             "the input is neither a portal deposit nor UTF-8 JSON (an action); "
             f"invalid UTF-8 at byte {err.start}"
         ) from None
+    _check_nesting(text)
     try:
         return json.loads(
             text,
@@ -338,6 +340,32 @@ def _parse_json(payload: bytes) -> Any:
         raise
     except (ValueError, RecursionError) as err:
         raise BadPayload(f"the input is not valid JSON: {err}") from None
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse JSON nested deeper than any action is (3 levels) by a wide margin, before the
+    parser sees it: a deep enough nesting overflows the C parser's stack when the recursion
+    limit is raised, a crash no input may cause."""
+    if text.count("[") + text.count("{") <= MAX_JSON_NESTING:
+        return  # cannot be nested deeper than that: the common case costs two counts
+    depth = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            if depth > MAX_JSON_NESTING:
+                raise BadPayload(f"the JSON is nested more than {MAX_JSON_NESTING} levels deep")
+        elif character in "]}":
+            depth -= 1
 
 
 def _refuse_constant(name: str) -> Any:

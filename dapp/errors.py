@@ -41,6 +41,12 @@ class Expired(StreamdexError):
     code = "EXPIRED"
 
 
+class AlreadyProcessed(StreamdexError):
+    """An input index at or below the last accepted one: a node replaying after a restart."""
+
+    code = "ALREADY_PROCESSED"
+
+
 class Unsupported(StreamdexError):
     """Something PROTOCOL §2.2 allows that this application cannot do in the input's setting."""
 

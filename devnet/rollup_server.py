@@ -118,6 +118,19 @@ class _BadRequest(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class InputMetadata:
+    """An input as the chain recorded it (EvmAdvance): the devnet feeds these in order."""
+
+    chain_id: int
+    app_contract: bytes
+    msg_sender: bytes
+    block_number: int
+    block_timestamp: int
+    prev_randao: int
+    input_index: int
+
+
 @dataclass(eq=False)
 class _Request:
     """One advance or inspect, from enqueueing to its finish."""
@@ -126,6 +139,7 @@ class _Request:
     payload: bytes
     msg_sender: bytes = b""
     timestamp: int = 0
+    chain_input: InputMetadata | None = None
     input_index: int = -1
     notices: list[Notice] = field(default_factory=list)
     vouchers: list[Voucher] = field(default_factory=list)
@@ -153,7 +167,11 @@ class RollupHttpServer:
         app_contract: bytes = DEFAULT_APP_CONTRACT,
         finish_timeout_seconds: float = 2.0,
         first_block_number: int = 1,
+        first_input_index: int = 0,
+        first_output_index: int = 0,
     ) -> None:
+        """`first_input_index` and `first_output_index` continue the numbering of an application
+        that already processed inputs (a restarted devnet)."""
         if dialect not in ("v1", "v2"):
             raise ValueError(f"dialect must be 'v1' or 'v2', not {dialect!r}")
         if len(app_contract) != 20:
@@ -165,9 +183,9 @@ class RollupHttpServer:
         self._cond = threading.Condition()
         self._queue: deque[_Request] = deque()
         self._current: _Request | None = None
-        self._next_input_index = 0
+        self._next_input_index = first_input_index
         self._next_block_number = first_block_number
-        self._next_output_index = 0  # v2: the committed leaf count of the outputs tree
+        self._next_output_index = first_output_index  # v2: the committed leaf count
         self._notices: list[Notice] = []
         self._vouchers: list[Voucher] = []
         self._inputs: list[AdvanceResult] = []
@@ -232,6 +250,25 @@ class RollupHttpServer:
         if timestamp < 0:
             raise ValueError("timestamp must be a non-negative number of seconds")
         request = _Request("advance", bytes(payload), bytes(msg_sender), int(timestamp))
+        self._submit_and_wait(request, timeout_seconds)
+        return self._advance_result(request)
+
+    def advance_input(
+        self, metadata: InputMetadata, payload: bytes, *, timeout_seconds: float = 30.0
+    ) -> AdvanceResult:
+        """Feed an input the chain recorded, with its own metadata (index, block, time)."""
+        if metadata.input_index != self._next_input_index:
+            raise ValueError(
+                f"input {metadata.input_index} out of order: the next input is "
+                f"{self._next_input_index}"
+            )
+        request = _Request(
+            "advance",
+            bytes(payload),
+            metadata.msg_sender,
+            metadata.block_timestamp,
+            chain_input=metadata,
+        )
         self._submit_and_wait(request, timeout_seconds)
         return self._advance_result(request)
 
@@ -344,12 +381,17 @@ class RollupHttpServer:
         self._next_input_index += 1
         self._next_block_number += 1
         sender = "0x" + request.msg_sender.hex()
+        chain_id, app_contract = self.chain_id, self.app_contract
+        randao = hashlib.sha256(block_number.to_bytes(32, "big")).hexdigest()
+        if request.chain_input is not None:  # the chain's own record of the input
+            block_number = request.chain_input.block_number
+            chain_id, app_contract = request.chain_input.chain_id, request.chain_input.app_contract
+            randao = request.chain_input.prev_randao.to_bytes(32, "big").hex()
         metadata: dict[str, Any]
         if self.dialect == "v2":
-            randao = hashlib.sha256(block_number.to_bytes(32, "big")).hexdigest()
             metadata = {
-                "chain_id": self.chain_id,
-                "app_contract": "0x" + self.app_contract.hex(),
+                "chain_id": chain_id,
+                "app_contract": "0x" + app_contract.hex(),
                 "msg_sender": sender,
                 "input_index": request.input_index,
                 "block_number": block_number,

@@ -289,6 +289,15 @@ def test_a_rejected_action_changes_nothing_and_reports_why(
     assert driver.app.store.dump() == before
 
 
+def test_an_input_is_never_applied_twice(driver: Driver) -> None:
+    assert driver.deposit(TOKEN_A, ALICE, 5).accepted
+    driver.next_index -= 1  # a node that restarted and sends input 0 again
+    before = driver.app.store.dump()
+    assert report(driver.deposit(TOKEN_A, ALICE, 5))["error"] == "ALREADY_PROCESSED"
+    assert driver.app.store.dump() == before
+    assert driver.deposit(TOKEN_A, ALICE, 5).accepted  # input 1 goes through
+
+
 def test_time_never_goes_back(driver: Driver) -> None:
     funded(driver)
     outcome = driver.act(ALICE, "transfer", at=START - 1, token=TOKEN_A, to=BOB, amount=1)

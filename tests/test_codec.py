@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -239,3 +240,20 @@ def test_notices_are_compact_deterministic_json() -> None:
         + str(2**255).encode()
         + b'"}]}'
     )
+
+
+def test_deep_nesting_is_refused_before_the_parser_whatever_the_recursion_limit() -> None:
+    """Libraries raise the recursion limit; the C JSON parser would then overflow its stack."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)
+    try:
+        for payload in (b"[" * 200_000, b'{"a":' * 200_000):
+            with pytest.raises(BadPayload, match="nested"):
+                decode_action(payload)
+    finally:
+        sys.setrecursionlimit(limit)
+    brackets_in_a_string = json.dumps(
+        {"method": "transfer", "args": {"token": TOKEN, "to": "[" * 100, "amount": 1}}
+    )
+    with pytest.raises(InvalidAddress):  # not refused for nesting: the brackets are text
+        decode_action(brackets_in_a_string.encode())

@@ -488,7 +488,7 @@ def test_compose_defines_devnet_and_notebook() -> None:
     assert re.search(r"command:.*\bmake\b.*\brun\b", devnet), "devnet runs `make run`"
     assert re.search(r"python:3\.12", text), "a python:3.12 image"
     assert re.search(r"nodejs", text), "nodejs/npm for anvil and the Rollups contracts (issue #5)"
-    for port in ("5004:5004", "8545:8545"):
+    for port in ("8080:8080", "8545:8545"):
         assert port in devnet, f"devnet publishes {port}"
     assert "8888:8888" in notebook and "Simulation.ipynb" in notebook
     assert re.search(r"depends_on:\s*\n\s*-\s*devnet\b", notebook), "notebook depends on devnet"

@@ -1,0 +1,386 @@
+"""The devnet's node: the parts of a Cartesi node that streamdex needs, on a real chain.
+
+It reads the application's inputs from the InputBox (`InputAdded` events, each an ABI-encoded
+`EvmAdvance`), feeds them to the application through the rollup HTTP server in input order,
+exactly once, and records what the application answered. Its progress lives in a small SQLite
+file, so a restarted devnet continues where it stopped: the next input to feed, the outputs so
+far (for `/outputs` and voucher proofs). The application itself also refuses an input index it
+has already accepted (ALREADY_PROCESSED), so an input that was fed but not yet recorded when
+the devnet stopped is never applied twice.
+
+For users it serves, like the Cartesi node, `GET /inspect/{url-encoded path}` and
+`POST /inspect/{app}` (the raw body is the payload), and `GET /outputs`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from eth_abi.abi import decode
+
+from dapp.keccak import keccak256
+from devnet.outputs import OutputsTree, encode_notice, encode_voucher
+from devnet.rollup_server import AdvanceResult, InputMetadata, RollupHttpServer
+
+EVM_ADVANCE_SIGNATURE = "EvmAdvance(uint256,address,address,uint256,uint256,uint256,uint256,bytes)"
+EVM_ADVANCE_SELECTOR = keccak256(EVM_ADVANCE_SIGNATURE.encode())[:4]
+EVM_ADVANCE_TYPES = [
+    "uint256",
+    "address",
+    "address",
+    "uint256",
+    "uint256",
+    "uint256",
+    "uint256",
+    "bytes",
+]
+INPUT_ADDED_TOPIC = keccak256(b"InputAdded(address,uint256,bytes)")
+
+
+def decode_evm_advance(data: bytes) -> tuple[InputMetadata, bytes]:
+    """An InputBox input: `EvmAdvance(chainId, appContract, msgSender, blockNumber,
+    blockTimestamp, prevRandao, index, payload)` as the contract encodes it."""
+    if data[:4] != EVM_ADVANCE_SELECTOR:
+        raise ValueError("not an EvmAdvance input")
+    chain_id, app, sender, block, timestamp, randao, index, payload = decode(
+        EVM_ADVANCE_TYPES, data[4:]
+    )
+    metadata = InputMetadata(
+        chain_id=chain_id,
+        app_contract=bytes.fromhex(app[2:]),
+        msg_sender=bytes.fromhex(sender[2:]),
+        block_number=block,
+        block_timestamp=timestamp,
+        prev_randao=randao,
+        input_index=index,
+    )
+    return metadata, bytes(payload)
+
+
+@dataclass(frozen=True)
+class RecordedOutput:
+    output_index: int  # v2: one counter over the application's life
+    input_index: int
+    kind: str  # "notice" or "voucher"
+    payload: bytes
+    destination: bytes | None = None
+    value: int | None = None
+
+    def encoded(self) -> bytes:
+        """The output as the contracts hash and execute it (`Outputs.Notice` / `.Voucher`)."""
+        if self.kind == "notice":
+            return encode_notice(self.payload)
+        assert self.destination is not None
+        return encode_voucher(self.destination, self.value or 0, self.payload)
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    application BLOB NOT NULL,
+    next_input_index INTEGER NOT NULL,
+    next_block INTEGER NOT NULL            -- the first block not scanned for inputs yet
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    input_index INTEGER PRIMARY KEY,
+    block_number INTEGER NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    output_index INTEGER PRIMARY KEY,
+    input_index INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    destination BLOB,
+    value TEXT,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY,
+    input_index INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claims (
+    last_processed_block INTEGER PRIMARY KEY,
+    outputs_merkle_root BLOB NOT NULL,
+    output_count INTEGER NOT NULL        -- the claim covers outputs 0 .. output_count - 1
+);
+"""
+
+
+class NodeRecord:
+    """The devnet node's own memory (not the application's state): what it fed and got back."""
+
+    def __init__(self, path: Path, application: bytes) -> None:
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.executescript(SCHEMA)
+        self.lock = threading.Lock()
+        row = self.connection.execute("SELECT application FROM progress").fetchone()
+        if row is None:
+            self.connection.execute("INSERT INTO progress VALUES (1, ?, 0, 0)", (application,))
+        elif bytes(row[0]) != application:
+            raise RuntimeError(
+                f"{path} belongs to application 0x{bytes(row[0]).hex()}, not 0x{application.hex()}"
+            )
+
+    def next_input_index(self) -> int:
+        return int(self.connection.execute("SELECT next_input_index FROM progress").fetchone()[0])
+
+    def next_block(self) -> int:
+        return int(self.connection.execute("SELECT next_block FROM progress").fetchone()[0])
+
+    def output_count(self) -> int:
+        return int(self.connection.execute("SELECT COUNT(*) FROM outputs").fetchone()[0])
+
+    def record(
+        self, metadata: InputMetadata, result: AdvanceResult, outputs: list[RecordedOutput]
+    ) -> None:
+        """One fed input, its outputs (accepted inputs only) and reports, in one transaction."""
+        with self.lock:
+            sql = self.connection
+            sql.execute("BEGIN")
+            sql.execute(
+                "INSERT INTO inputs VALUES (?, ?, ?)",
+                (metadata.input_index, metadata.block_number, result.status),
+            )
+            for output in outputs:
+                sql.execute(
+                    "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        output.output_index,
+                        output.input_index,
+                        output.kind,
+                        output.destination,
+                        None if output.value is None else str(output.value),
+                        output.payload,
+                    ),
+                )
+            for payload in result.reports:
+                sql.execute(
+                    "INSERT INTO reports (input_index, payload) VALUES (?, ?)",
+                    (metadata.input_index, payload),
+                )
+            sql.execute("UPDATE progress SET next_input_index = ?", (metadata.input_index + 1,))
+            sql.execute("COMMIT")
+
+    def scanned_to(self, block: int) -> None:
+        self.connection.execute("UPDATE progress SET next_block = ?", (block,))
+
+    def outputs(self) -> list[RecordedOutput]:
+        rows = self.connection.execute(
+            "SELECT output_index, input_index, kind, payload, destination, value FROM outputs"
+            " ORDER BY output_index"
+        ).fetchall()
+        return [
+            RecordedOutput(
+                row[0],
+                row[1],
+                row[2],
+                bytes(row[3]),
+                None if row[4] is None else bytes(row[4]),
+                None if row[5] is None else int(row[5]),
+            )
+            for row in rows
+        ]
+
+    def claims(self) -> list[tuple[int, bytes, int]]:
+        rows = self.connection.execute(
+            "SELECT last_processed_block, outputs_merkle_root, output_count FROM claims"
+            " ORDER BY last_processed_block"
+        )
+        return [(row[0], bytes(row[1]), row[2]) for row in rows]
+
+    def record_claim(self, block: int, root: bytes, output_count: int) -> None:
+        with self.lock:
+            self.connection.execute(
+                "INSERT INTO claims VALUES (?, ?, ?)", (block, root, output_count)
+            )
+
+    def reports(self) -> list[tuple[int, bytes]]:
+        rows = self.connection.execute("SELECT input_index, payload FROM reports ORDER BY id")
+        return [(row[0], bytes(row[1])) for row in rows]
+
+
+def shown_payload(payload: bytes) -> Any:
+    """A payload as a person reads it: the JSON document if it is one, else its hex."""
+    try:
+        return json.loads(payload.decode())
+    except (UnicodeDecodeError, ValueError):
+        return "0x" + payload.hex()
+
+
+def inspect_answer(server: RollupHttpServer, payload: bytes, processed: int) -> dict[str, Any]:
+    """The Cartesi node's inspect answer shape."""
+    result = server.inspect(payload)
+    status = {"accept": "Accepted", "reject": "Rejected", "exception": "Exception"}[result.status]
+    return {
+        "status": status,
+        "exception_payload": None,
+        "reports": [{"payload": "0x" + report.hex()} for report in result.reports],
+        "processed_input_count": processed,
+    }
+
+
+def serve_http(
+    host: str,
+    port: int,
+    inspect: Callable[[bytes], dict[str, Any]],
+    outputs: Callable[[], list[dict[str, Any]]],
+) -> ThreadingHTTPServer:
+    """The user-facing endpoint: inspect and outputs, JSON, on a thread of its own."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, document: object) -> None:
+            body = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/inspect/"):
+                path = urllib.parse.unquote(self.path[len("/inspect/") :])
+                self._answer(200, inspect(path.encode()))
+            elif self.path.rstrip("/") == "/outputs":
+                self._answer(200, outputs())
+            else:
+                self._answer(404, {"error": "use /inspect/{path} or /outputs"})
+
+        def do_POST(self) -> None:
+            if not self.path.startswith("/inspect"):
+                self._answer(404, {"error": "POST /inspect/{application} with the payload"})
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(200, inspect(body))
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=httpd.serve_forever, name="devnet-http", daemon=True).start()
+    return httpd
+
+
+class InputFollower:
+    """Feeds the application every input the InputBox recorded for it, once, in order."""
+
+    def __init__(
+        self,
+        web3: Any,
+        input_box: str,
+        application: str,
+        record: NodeRecord,
+        server: RollupHttpServer,
+    ) -> None:
+        self.web3 = web3
+        self.input_box = input_box
+        self.application_topic = bytes(12) + bytes.fromhex(application[2:])
+        self.record = record
+        self.server = server
+
+    def outputs_of(self, input_index: int) -> list[RecordedOutput]:
+        """An accepted input's notices and vouchers, in output order."""
+        notices = [
+            RecordedOutput(n.index, input_index, "notice", n.payload)
+            for n in self.server.notices
+            if n.input_index == input_index
+        ]
+        vouchers = [
+            RecordedOutput(v.index, input_index, "voucher", v.payload, v.destination, v.value)
+            for v in self.server.vouchers
+            if v.input_index == input_index
+        ]
+        return sorted(notices + vouchers, key=lambda output: output.output_index)
+
+    def step(self) -> list[tuple[InputMetadata, list[RecordedOutput]]]:
+        """Scan the blocks mined since the last step and feed their inputs; returns them."""
+        latest = int(self.web3.eth.block_number)
+        first = self.record.next_block()
+        if first > latest:
+            return []
+        logs = self.web3.eth.get_logs(
+            {
+                "address": self.input_box,
+                "fromBlock": first,
+                "toBlock": latest,
+                "topics": ["0x" + INPUT_ADDED_TOPIC.hex(), "0x" + self.application_topic.hex()],
+            }
+        )
+        fed = []
+        for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
+            (data,) = decode(["bytes"], bytes(log["data"]))
+            metadata, payload = decode_evm_advance(bytes(data))
+            if metadata.input_index < self.record.next_input_index():
+                continue  # fed before a restart
+            result = self.server.advance_input(metadata, payload)
+            outputs = self.outputs_of(metadata.input_index) if result.status == "accept" else []
+            self.record.record(metadata, result, outputs)
+            fed.append((metadata, outputs))
+        self.record.scanned_to(latest + 1)
+        return fed
+
+
+class Claimer:
+    """Acts as the Authority's owner: claims the outputs Merkle root after each processed
+    block range, and hands out the proofs that make `Application.executeOutput` succeed.
+
+    With the devnet's epoch length of one block every block ends an epoch, so a claim can name
+    the last block scanned. It is sent with an explicit gas limit: estimating it at the head
+    block would fail (the claimed block must be in the past when the claim is mined, and it is,
+    one block later).
+    """
+
+    CLAIM_GAS = 500_000
+
+    def __init__(
+        self, web3: Any, authority: Any, application: str, owner: str, record: NodeRecord
+    ) -> None:
+        self.web3 = web3
+        self.authority = authority
+        self.application = application
+        self.owner = owner
+        self.record = record
+        self.tree = OutputsTree()
+        for output in record.outputs():
+            self.tree.append(output.encoded())
+        claims = record.claims()
+        self.claimed = claims[-1][2] if claims else 0
+
+    def add(self, outputs: list[RecordedOutput]) -> None:
+        for output in outputs:
+            index = self.tree.append(output.encoded())
+            assert index == output.output_index, (index, output)
+
+    def claim(self, last_processed_block: int) -> bytes | None:
+        """Claim the tree's root if it holds outputs not claimed yet; the root claimed."""
+        if len(self.tree) == self.claimed:
+            return None
+        root = self.tree.root()
+        tx = self.authority.functions.submitClaim(
+            self.application, last_processed_block, root
+        ).transact({"from": self.owner, "gas": self.CLAIM_GAS})
+        receipt = self.web3.eth.wait_for_transaction_receipt(tx)
+        if receipt["status"] != 1:
+            raise RuntimeError(f"the claim for block {last_processed_block} was refused")
+        self.record.record_claim(last_processed_block, root, len(self.tree))
+        self.claimed = len(self.tree)
+        return root
+
+    def proof(self, output_index: int) -> dict[str, Any] | None:
+        """The OutputValidityProof against the first claim that covers the output."""
+        for _, _, count in self.record.claims():
+            if count > output_index:
+                siblings = self.tree.proof(output_index, count)
+                return {
+                    "output_index": output_index,
+                    "output_hashes_siblings": ["0x" + s.hex() for s in siblings],
+                }
+        return None
