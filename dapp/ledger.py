@@ -241,18 +241,17 @@ class Ledger:
         )
 
     def is_pair(self, address: bytes) -> bool:
-        address_id = self.store.address_id(address)
-        if address_id is None:
-            return False
-        found = self._sql.execute("SELECT 1 FROM pairs WHERE pair_id = ?", (address_id,))
-        return found.fetchone() is not None
+        return self._listed(address, "SELECT 1 FROM pairs WHERE pair_id = ?")
 
     def is_order_pool(self, address: bytes) -> bool:
+        return self._listed(address, "SELECT 1 FROM order_pools WHERE account_id = ?")
+
+    def _listed(self, address: bytes, query: str) -> bool:
+        """Whether `query` finds the address's id (an unknown address is in no table)."""
         address_id = self.store.address_id(address)
         if address_id is None:
             return False
-        found = self._sql.execute("SELECT 1 FROM order_pools WHERE account_id = ?", (address_id,))
-        return found.fetchone() is not None
+        return self._sql.execute(query, (address_id,)).fetchone() is not None
 
     # --- statistics kept with the state ---------------------------------------------------------
     def add_volume(self, token: bytes, amount: int) -> None:
