@@ -354,9 +354,10 @@ def _holding_json(inspector: Inspector, account: bytes, token: bytes, at: int) -
     yet, which counts as streamed in (PROTOCOL §4.1)."""
     position: Position = inspector.ledger.position(account, token, at)
     unpaid = inspector.twamm.unpaid_proceeds(account, token, at)
+    moved = inspector.twamm.unexecuted_change(account, token, at)  # pairs and order pools
     return {
-        "balance": str(position.balance + unpaid),
-        "available": str(position.available + unpaid),
+        "balance": str(position.balance + unpaid + moved),
+        "available": str(position.available + unpaid + moved),
         "escrow": str(position.escrow),
         "inflow_rate": str(position.inflow_rate),
         "outflow_rate": str(position.outflow_rate),

@@ -220,3 +220,44 @@ def test_the_inspector_cannot_write_even_if_it_tries(driver: Driver) -> None:
         connection.execute("CREATE TABLE stolen (x)")
     assert driver.app.store.dump() == before
     assert driver.inspect("/health")["status"] == "ok"  # and it still answers
+
+
+def test_real_time_balances_add_up_to_the_supply_between_inputs(driver: Driver) -> None:
+    """At a time no input has reached yet, the pair's and the order pools' balances move with
+    the stream swaps the pair would execute, and the traders' with what they earned: every
+    token is still counted exactly once."""
+    with_pair(driver)
+    driver.act(
+        ALICE,
+        "swap",
+        amount_in=10**20,
+        amount_out_min=0,
+        path=[TOKEN_A, TOKEN_B],
+        duration=1000,
+        to=BOB,
+    )
+    driver.act(
+        BOB,
+        "swap",
+        amount_in=10**20,
+        amount_out_min=0,
+        path=[TOKEN_B, TOKEN_A],
+        duration=600,
+        at=driver.now + 100,
+    )
+    accounts = [
+        bytes(row[0])
+        for row in driver.app.store.connection.execute("SELECT address FROM addresses")
+    ]
+    for at in (driver.now + 250, driver.now + 700, driver.now + 5000):
+        for token in (TOKEN_A, TOKEN_B):
+            total = sum(
+                int(
+                    driver.inspect(
+                        f"/balance/{to_checksum_address(account)}"
+                        f"?token={to_checksum_address(token)}&at={at}"
+                    )["balance"]
+                )
+                for account in accounts
+            )
+            assert total == int(driver.inspect(f"/token/{to_checksum_address(token)}")["supply"])

@@ -151,6 +151,11 @@ class PairView:
     pair: Pair
     pool: PoolState
     snapshots: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # what the pools sold into the pair and bought from it since the last advance
+    sold0: int = 0
+    sold1: int = 0
+    bought0: int = 0  # token1, by pool 0
+    bought1: int = 0  # token0, by pool 1
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,10 @@ class Twamm:
             view.pool = step.pool
             view.pair.reserve0 = step.execution.reserve0
             view.pair.reserve1 = step.execution.reserve1
+            view.sold0 += step.sold0
+            view.sold1 += step.sold1
+            view.bought0 += step.execution.proceeds0
+            view.bought1 += step.execution.proceeds1
             if step.scheduled:
                 view.snapshots[step.change.at] = (step.pool.earnings0, step.pool.earnings1)
         view.pool.advanced_at = at
@@ -243,6 +252,38 @@ class Twamm:
 
     def peek(self, pair: Pair, at: int) -> Pair:
         return self.view(pair, at).pair
+
+    def unexecuted_change(self, account: bytes, token: bytes, at: int) -> int:
+        """How the ledger balance of a pair or an order-pool account at `at` differs from the
+        real-time one: the stream swaps the pair would execute by then move tokens between the
+        two, and what the orders have earned and not been paid counts in their recipients'
+        balances (`unpaid_proceeds`), not in the pool's. Zero for any other account.
+
+        Reading a pair costs one replay; reading an order-pool account also visits the pair's
+        unsettled orders, the price of an exact answer for an account no user holds."""
+        account_id = self.store.address_id(account)
+        if account_id is None:
+            return 0
+        row = self._sql.execute(
+            "SELECT pair_id, account_id FROM order_pools WHERE pair_id = ? OR account_id = ?",
+            (account_id, account_id),
+        ).fetchone()
+        if row is None:
+            return 0
+        pair_id, pool_account_id = row
+        pair = self.pairs.get(*self._tokens_of(pair_id))
+        if token not in (pair.token0, pair.token1):
+            return 0
+        view = self.view(pair, at)
+        to_pair = view.sold0 - view.bought1 if token == pair.token0 else view.sold1 - view.bought0
+        if account_id != pool_account_id:
+            return to_pair
+        owed = sum(
+            self.progress(order, at, view).unpaid
+            for order in self._orders("pair_id = ? AND settled = 0", (pair_id,))
+            if order.token_out == token
+        )
+        return -to_pair - owed
 
     def _replay(self, pair: Pair, pool: PoolState, until: int) -> Iterator[Step]:
         state = replace(pool)
@@ -562,6 +603,14 @@ class Twamm:
             )
             for row in rows
         ]
+
+    def _tokens_of(self, pair_id: int) -> tuple[bytes, bytes]:
+        row = self._sql.execute(
+            "SELECT t0.address, t1.address FROM pairs JOIN addresses t0 ON t0.id = token0_id"
+            " JOIN addresses t1 ON t1.id = token1_id WHERE pair_id = ?",
+            (pair_id,),
+        ).fetchone()
+        return bytes(row[0]), bytes(row[1])
 
     def _pair_of(self, order: Order) -> Pair:
         return self.pairs.get(order.token0, order.token1)

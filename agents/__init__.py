@@ -1,0 +1,1 @@
+"""Trading agents for streamdex: live against the devnet or backtested in process."""
