@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APP_VENV := .venv-app
 DEVNET_ARGS ?=
 
-.PHONY: install run test lint check-app-deps clean
+.PHONY: install run test lint check-app-deps notebooks clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -31,7 +31,11 @@ test: lint check-app-deps
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy dapp devnet client benchmark
+	$(BIN)/mypy dapp devnet client benchmark agents
+
+## run every notebook in place (outputs and plots kept) with .venv's python3 kernel
+notebooks: install
+	$(BIN)/python notebooks/execute.py Simulation.ipynb $(wildcard notebooks/*.ipynb)
 
 ## dapp/ must import with requirements.txt alone: that is all the Cartesi machine gets
 check-app-deps:
