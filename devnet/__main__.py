@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,16 +21,9 @@ from typing import Any
 
 from web3 import Web3
 
-from devnet.chain import Anvil, Deployment, deploy, rollups_abi
-from devnet.node import (
-    Claimer,
-    InputFollower,
-    NodeRecord,
-    inspect_answer,
-    serve_http,
-    shown_payload,
-)
-from devnet.rollup_server import RollupHttpServer
+from devnet.chain import Anvil, deploy, rollups_abi
+from devnet.instance import Instance, InstanceConfig
+from devnet.node import Claimer, serve_http
 
 log = logging.getLogger("streamdex.devnet")
 POLL_SECONDS = 0.25
@@ -62,26 +53,6 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, stop)
 
 
-def _node_record(state_dir: Path, deployment: Deployment, chain_inputs: int) -> NodeRecord:
-    """The node's record, or a fresh one (and a fresh application state) if the chain is new."""
-    path = state_dir / "node.sqlite"
-    application = bytes.fromhex(deployment.application[2:])
-    if path.exists():
-        record = NodeRecord(path, application)
-        if record.next_input_index() <= chain_inputs:
-            return record
-        record.connection.close()
-        log.warning(
-            "the chain has %d inputs but the devnet fed %d: the chain was reset; "
-            "starting the application from an empty state",
-            chain_inputs,
-            record.next_input_index(),
-        )
-    for stale in (path, state_dir / "streamdex.sqlite", state_dir / "streamdex.sqlite-journal"):
-        stale.unlink(missing_ok=True)
-    return NodeRecord(path, application)
-
-
 def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     logging.basicConfig(
@@ -94,8 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "devnet.json").unlink(missing_ok=True)  # written again once everything is up
     anvil = Anvil(args.anvil_port, args.host, state=state_dir / "anvil-state.json")
-    processes: list[subprocess.Popen[bytes]] = []
-    server: RollupHttpServer | None = None
+    instances: list[Instance] = []
     http: Any = None
     try:
         log.info("anvil at %s; deploying what is missing", anvil.rpc_url)
@@ -111,66 +81,28 @@ def main(argv: list[str] | None = None) -> None:
         authority = web3.eth.contract(
             address=Web3.to_checksum_address(deployment.authority), abi=rollups_abi("Authority")
         )
-        chain_inputs = int(input_box.functions.getNumberOfInputs(deployment.application).call())
-        record = _node_record(state_dir, deployment, chain_inputs)
-        if record.next_block() == 0:
-            record.scanned_to(deployment.deployment_block)
-        server = RollupHttpServer(
-            host=args.host,
-            port=args.rollup_port,
-            chain_id=deployment.chain_id,
-            app_contract=bytes.fromhex(deployment.application[2:]),
-            finish_timeout_seconds=1.0,
-            first_input_index=record.next_input_index(),
-            first_output_index=record.output_count(),
-        ).start()
-        environment = {
-            **os.environ,
-            "STREAMDEX_DB": str(state_dir / "streamdex.sqlite"),
-            "ROLLUP_HTTP_SERVER_URL": server.url,
-            "STREAMDEX_ERC20_PORTAL": deployment.erc20_portal,
-            "STREAMDEX_ETHER_PORTAL": deployment.ether_portal,
-        }
-        processes.append(subprocess.Popen([sys.executable, "-m", "dapp"], env=environment))
-        follower = InputFollower(web3, deployment.input_box, deployment.application, record, server)
-        claimer = Claimer(web3, authority, deployment.application, deployment.accounts[0], record)
-
-        def outputs() -> list[dict[str, Any]]:
-            listed: list[dict[str, Any]] = []
-            for output in record.outputs():
-                entry: dict[str, Any] = {
-                    "input_index": output.input_index,
-                    "output_index": output.output_index,
-                    "kind": output.kind,
-                    "payload": shown_payload(output.payload),
-                }
-                if output.kind == "voucher":
-                    assert output.destination is not None
-                    entry["destination"] = Web3.to_checksum_address(output.destination)
-                    entry["value"] = str(output.value or 0)
-                    entry["payload"] = "0x" + output.payload.hex()
-                    entry["output"] = "0x" + output.encoded().hex()
-                    entry["executed"] = bool(
-                        application.functions.wasOutputExecuted(output.output_index).call()
-                    )
-                    entry["proof"] = claimer.proof(output.output_index)
-                listed.append(entry)
-            listed.extend(
-                {
-                    "input_index": input_index,
-                    "output_index": None,
-                    "kind": "report",
-                    "payload": shown_payload(payload),
-                }
-                for input_index, payload in record.reports()
-            )
-            return listed
-
-        def inspect(payload: bytes) -> dict[str, Any]:
-            assert server is not None
-            return inspect_answer(server, payload, record.next_input_index())
-
-        http = serve_http(args.host, args.http_port, inspect, outputs)
+        v2 = Instance(
+            InstanceConfig(
+                name="v2",
+                dialect="v2",
+                input_box=deployment.input_box,
+                application=deployment.application,
+                deployment_block=deployment.deployment_block,
+                database=state_dir / "streamdex.sqlite",
+                record=state_dir / "node.sqlite",
+                environment={
+                    "STREAMDEX_ERC20_PORTAL": deployment.erc20_portal,
+                    "STREAMDEX_ETHER_PORTAL": deployment.ether_portal,
+                },
+            ),
+            web3,
+            args.host,
+            args.rollup_port,
+            int(input_box.functions.getNumberOfInputs(deployment.application).call()),
+        )
+        instances.append(v2)
+        v2.claimer = Claimer(web3, authority, application, deployment.accounts[0], v2.record)
+        http = serve_http(args.host, args.http_port, {"": (v2.inspect, v2.outputs)})
         base = f"http://{args.host}:{args.http_port}"
         chain = deployment.to_json()
         description = {
@@ -181,32 +113,21 @@ def main(argv: list[str] | None = None) -> None:
             },
             "inspect_url": f"{base}/inspect/",
             "outputs_url": f"{base}/outputs",
-            "rollup_url": server.url,
+            "rollup_url": v2.server.url,
         }
         (state_dir / "devnet.json").write_text(json.dumps(description, indent=2) + "\n")
         print(ready_table(description), flush=True)
         while True:
-            if processes[0].poll() is not None:
-                raise SystemExit(f"the application stopped (exit code {processes[0].returncode})")
-            fed = follower.step()
-            for _, produced in fed:
-                claimer.add(produced)
-            if fed:
-                claimer.claim(record.next_block() - 1)
+            for instance in instances:
+                instance.step()
             time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
         if http is not None:
             http.shutdown()
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if server is not None:
-            server.close()
+        for instance in instances:
+            instance.stop()
         anvil.stop()
 
 

@@ -43,6 +43,8 @@ EVM_ADVANCE_TYPES = [
     "bytes",
 ]
 INPUT_ADDED_TOPIC = keccak256(b"InputAdded(address,uint256,bytes)")
+# Rollups v1.4: the input is the raw payload and the sender a field of its own
+V1_INPUT_ADDED_TOPIC = keccak256(b"InputAdded(address,uint256,address,bytes)")
 
 
 def decode_evm_advance(data: bytes) -> tuple[InputMetadata, bytes]:
@@ -73,6 +75,7 @@ class RecordedOutput:
     payload: bytes
     destination: bytes | None = None
     value: int | None = None
+    index_in_input: int | None = None  # v1: outputs are numbered within their input, by kind
 
     def encoded(self) -> bytes:
         """The output as the contracts hash and execute it (`Outputs.Notice` / `.Voucher`)."""
@@ -95,12 +98,13 @@ CREATE TABLE IF NOT EXISTS inputs (
     status TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outputs (
-    output_index INTEGER PRIMARY KEY,
+    output_index INTEGER PRIMARY KEY,     -- v2: the application's output index; v1: a sequence
     input_index INTEGER NOT NULL,
     kind TEXT NOT NULL,
     destination BLOB,
     value TEXT,
-    payload BLOB NOT NULL
+    payload BLOB NOT NULL,
+    index_in_input INTEGER                -- v1 only
 );
 CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY,
@@ -152,7 +156,7 @@ class NodeRecord:
             )
             for output in outputs:
                 sql.execute(
-                    "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         output.output_index,
                         output.input_index,
@@ -160,6 +164,7 @@ class NodeRecord:
                         output.destination,
                         None if output.value is None else str(output.value),
                         output.payload,
+                        output.index_in_input,
                     ),
                 )
             for payload in result.reports:
@@ -175,8 +180,8 @@ class NodeRecord:
 
     def outputs(self) -> list[RecordedOutput]:
         rows = self.connection.execute(
-            "SELECT output_index, input_index, kind, payload, destination, value FROM outputs"
-            " ORDER BY output_index"
+            "SELECT output_index, input_index, kind, payload, destination, value, index_in_input"
+            " FROM outputs ORDER BY output_index"
         ).fetchall()
         return [
             RecordedOutput(
@@ -186,6 +191,7 @@ class NodeRecord:
                 bytes(row[3]),
                 None if row[4] is None else bytes(row[4]),
                 None if row[5] is None else int(row[5]),
+                row[6],
             )
             for row in rows
         ]
@@ -228,13 +234,21 @@ def inspect_answer(server: RollupHttpServer, payload: bytes, processed: int) -> 
     }
 
 
-def serve_http(
-    host: str,
-    port: int,
-    inspect: Callable[[bytes], dict[str, Any]],
-    outputs: Callable[[], list[dict[str, Any]]],
-) -> ThreadingHTTPServer:
-    """The user-facing endpoint: inspect and outputs, JSON, on a thread of its own."""
+Inspect = Callable[[bytes], dict[str, Any]]
+Outputs = Callable[[], list[dict[str, Any]]]
+
+
+def serve_http(host: str, port: int, applications: dict[str, tuple[Inspect, Outputs]]) -> Any:
+    """The user-facing endpoint, on a thread of its own: for each application prefix
+    ("" for the v2 one, "/v1" for the v1 one) `GET {prefix}/inspect/{path}`,
+    `POST {prefix}/inspect/{application}` and `GET {prefix}/outputs`, all JSON."""
+
+    def route(path: str) -> tuple[Inspect, Outputs, str] | None:
+        for prefix in sorted(applications, key=len, reverse=True):
+            if path.startswith(prefix + "/"):
+                inspect, outputs = applications[prefix]
+                return inspect, outputs, path[len(prefix) :]
+        return None
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, document: object) -> None:
@@ -246,20 +260,22 @@ def serve_http(
             self.wfile.write(body)
 
         def do_GET(self) -> None:
-            if self.path.startswith("/inspect/"):
-                path = urllib.parse.unquote(self.path[len("/inspect/") :])
-                self._answer(200, inspect(path.encode()))
-            elif self.path.rstrip("/") == "/outputs":
-                self._answer(200, outputs())
+            found = route(self.path)
+            if found is not None and found[2].startswith("/inspect/"):
+                path = urllib.parse.unquote(found[2][len("/inspect/") :])
+                self._answer(200, found[0](path.encode()))
+            elif found is not None and found[2].rstrip("/") == "/outputs":
+                self._answer(200, found[1]())
             else:
-                self._answer(404, {"error": "use /inspect/{path} or /outputs"})
+                self._answer(404, {"error": "use /inspect/{path} or /outputs (v1: /v1/...)"})
 
         def do_POST(self) -> None:
-            if not self.path.startswith("/inspect"):
+            found = route(self.path)
+            if found is None or not found[2].startswith("/inspect"):
                 self._answer(404, {"error": "POST /inspect/{application} with the payload"})
                 return
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self._answer(200, inspect(body))
+            self._answer(200, found[0](body))
 
         def log_message(self, *args: object) -> None:
             pass
@@ -270,7 +286,11 @@ def serve_http(
 
 
 class InputFollower:
-    """Feeds the application every input the InputBox recorded for it, once, in order."""
+    """Feeds the application every input the InputBox recorded for it, once, in order.
+
+    v2 inputs are `EvmAdvance` calls carrying their own metadata; a v1 InputBox records the
+    sender and the raw payload, and the block gives the rest (v1 metadata has no randao).
+    """
 
     def __init__(
         self,
@@ -279,15 +299,53 @@ class InputFollower:
         application: str,
         record: NodeRecord,
         server: RollupHttpServer,
+        *,
+        dialect: str = "v2",
     ) -> None:
         self.web3 = web3
         self.input_box = input_box
-        self.application_topic = bytes(12) + bytes.fromhex(application[2:])
+        self.application = bytes.fromhex(application[2:])
         self.record = record
         self.server = server
+        self.dialect = dialect
+        self.topic = INPUT_ADDED_TOPIC if dialect == "v2" else V1_INPUT_ADDED_TOPIC
+        self.chain_id = int(web3.eth.chain_id)
+
+    def _decode(self, log: Any) -> tuple[InputMetadata, bytes]:
+        if self.dialect == "v2":
+            (data,) = decode(["bytes"], bytes(log["data"]))
+            return decode_evm_advance(bytes(data))
+        sender, payload = decode(["address", "bytes"], bytes(log["data"]))
+        block = int(log["blockNumber"])
+        metadata = InputMetadata(
+            chain_id=self.chain_id,
+            app_contract=self.application,
+            msg_sender=bytes.fromhex(sender[2:]),
+            block_number=block,
+            block_timestamp=int(self.web3.eth.get_block(block)["timestamp"]),
+            prev_randao=0,
+            input_index=int.from_bytes(bytes(log["topics"][2]), "big"),
+        )
+        return metadata, bytes(payload)
 
     def outputs_of(self, input_index: int) -> list[RecordedOutput]:
-        """An accepted input's notices and vouchers, in output order."""
+        """An accepted input's notices and vouchers, in output order (v1: notices first, then
+        vouchers, each numbered within the input as v1 proofs need)."""
+        if self.dialect == "v1":
+            first = self.record.output_count()
+            kept = [
+                ("notice", n.payload, None, None, n.index)
+                for n in self.server.notices
+                if n.input_index == input_index
+            ] + [
+                ("voucher", v.payload, v.destination, v.value, v.index)
+                for v in self.server.vouchers
+                if v.input_index == input_index
+            ]
+            return [
+                RecordedOutput(first + n, input_index, kind, payload, destination, value, index)
+                for n, (kind, payload, destination, value, index) in enumerate(kept)
+            ]
         notices = [
             RecordedOutput(n.index, input_index, "notice", n.payload)
             for n in self.server.notices
@@ -311,13 +369,15 @@ class InputFollower:
                 "address": self.input_box,
                 "fromBlock": first,
                 "toBlock": latest,
-                "topics": ["0x" + INPUT_ADDED_TOPIC.hex(), "0x" + self.application_topic.hex()],
+                "topics": [
+                    "0x" + self.topic.hex(),
+                    "0x" + (bytes(12) + self.application).hex(),
+                ],
             }
         )
         fed = []
         for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
-            (data,) = decode(["bytes"], bytes(log["data"]))
-            metadata, payload = decode_evm_advance(bytes(data))
+            metadata, payload = self._decode(log)
             if metadata.input_index < self.record.next_input_index():
                 continue  # fed before a restart
             result = self.server.advance_input(metadata, payload)
@@ -341,11 +401,17 @@ class Claimer:
     CLAIM_GAS = 500_000
 
     def __init__(
-        self, web3: Any, authority: Any, application: str, owner: str, record: NodeRecord
+        self,
+        web3: Any,
+        authority: Any,
+        application: Any,
+        owner: str,
+        record: NodeRecord,
     ) -> None:
         self.web3 = web3
         self.authority = authority
-        self.application = application
+        self.application_contract = application
+        self.application = application.address
         self.owner = owner
         self.record = record
         self.tree = OutputsTree()
@@ -374,13 +440,18 @@ class Claimer:
         self.claimed = len(self.tree)
         return root
 
-    def proof(self, output_index: int) -> dict[str, Any] | None:
+    def proof(self, output: RecordedOutput) -> dict[str, Any] | None:
         """The OutputValidityProof against the first claim that covers the output."""
         for _, _, count in self.record.claims():
-            if count > output_index:
-                siblings = self.tree.proof(output_index, count)
+            if count > output.output_index:
+                siblings = self.tree.proof(output.output_index, count)
                 return {
-                    "output_index": output_index,
+                    "output_index": output.output_index,
                     "output_hashes_siblings": ["0x" + s.hex() for s in siblings],
                 }
         return None
+
+    def executed(self, output: RecordedOutput) -> bool:
+        return bool(
+            self.application_contract.functions.wasOutputExecuted(output.output_index).call()
+        )
