@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APP_VENV := .venv-app
 DEVNET_ARGS ?=
 
-.PHONY: install run test lint check-app-deps notebooks clean
+.PHONY: install run test lint check-app-deps notebooks cli clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +23,14 @@ node_modules/.installed: package.json package-lock.json
 ## the local stack: anvil, the Cartesi Rollups v2.2 contracts, the application, inspect on :8080
 run: install
 	$(BIN)/python -m devnet $(DEVNET_ARGS)
+
+## the released Cartesi CLI 1.5 against `make run`'s v1 stack, e.g.
+## make cli ARGS='send generic --input {"method":"transfer","args":{...}}'
+V1_DAPP := 0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e
+ANVIL_MNEMONIC := test test test test test test test test test test test junk
+cli: install
+	CHAIN=31337 ETH_RPC_URL=http://127.0.0.1:8545 node_modules/.bin/cartesi $(ARGS) \
+	  --dapp $(V1_DAPP) --mnemonic-passphrase "$(ANVIL_MNEMONIC)"
 
 ## lint + the whole test suite
 test: lint check-app-deps

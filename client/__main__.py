@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--devnet", type=Path, default=DEFAULT_DEVNET)
     parser.add_argument("--account", type=int, default=0, help="anvil account number (0-9)")
+    parser.add_argument(
+        "--v1", action="store_true", help="the Rollups v1.4 instance (the Cartesi CLI 1.x one)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     deposit = commands.add_parser("deposit", help="deposit through the portal")
     deposit.add_argument("token")
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     balance.add_argument("token")
     options = parser.parse_args(argv)
     try:
-        client = Client.from_file(options.devnet, options.account)
+        client = Client.from_file(options.devnet, options.account, v1=options.v1)
         if options.command == "deposit":
             print(client.result(client.deposit(options.token, options.amount)))
         elif options.command == "send":
@@ -97,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
                         "executed"
                         if output["executed"]
                         else (
-                            "claimed: python -m client execute " + str(output["output_index"])
+                            "claimed: python -m client "
+                            + ("--v1 " if options.v1 else "")
+                            + f"execute {output['output_index']}"
                             if output["proof"]
                             else "not claimed yet"
                         )

@@ -20,7 +20,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from devnet.chain import artifact, rollups_abi
-from devnet.node import INPUT_ADDED_TOPIC
+from devnet.chain_v1 import v1_abi
+from devnet.node import INPUT_ADDED_TOPIC, V1_INPUT_ADDED_TOPIC
 
 ETHER = "0x0000000000000000000000000000000000000000"
 DEFAULT_DEVNET = Path(".devnet/devnet.json")
@@ -48,21 +49,34 @@ class Result:
 
 
 class Client:
-    def __init__(self, devnet: dict[str, Any], account: int = 0) -> None:
+    """A user of one application instance: the v2 one, or with `v1` the Rollups v1.4 one (the
+    portals and the InputBox take the same calls; vouchers execute through `executeVoucher`)."""
+
+    def __init__(self, devnet: dict[str, Any], account: int = 0, *, v1: bool = False) -> None:
         self.devnet = devnet
+        self.v1 = v1
+        target: dict[str, Any] = devnet["v1"] if v1 else devnet
+        self.urls = {"inspect": target["inspect_url"], "outputs": target["outputs_url"]}
         self.web3 = Web3(Web3.HTTPProvider(devnet["rpc_url"], request_kwargs={"timeout": 60}))
         self.account = Web3.to_checksum_address(devnet["accounts"][account])
-        self.application = Web3.to_checksum_address(devnet["application"])
-        self.input_box = self._contract(devnet["input_box"], rollups_abi("InputBox"))
-        self.erc20_portal = self._contract(devnet["erc20_portal"], rollups_abi("ERC20Portal"))
-        self.ether_portal = self._contract(devnet["ether_portal"], rollups_abi("EtherPortal"))
-        self.app_contract = self._contract(devnet["application"], rollups_abi("Application"))
+        self.application = Web3.to_checksum_address(target["application"])
+        self.input_box = self._contract(target["input_box"], rollups_abi("InputBox"))
+        self.erc20_portal = self._contract(target["erc20_portal"], rollups_abi("ERC20Portal"))
+        self.ether_portal = self._contract(target["ether_portal"], rollups_abi("EtherPortal"))
+        self.app_contract = self._contract(
+            target["application"], v1_abi("CartesiDApp") if v1 else rollups_abi("Application")
+        )
 
     @classmethod
-    def from_file(cls, path: Path = DEFAULT_DEVNET, account: int = 0) -> Client:
+    def from_file(
+        cls, path: Path = DEFAULT_DEVNET, account: int = 0, *, v1: bool = False
+    ) -> Client:
         if not path.exists():
             raise ClientError(f"{path} does not exist: start the devnet with `make run` first")
-        return cls(json.loads(path.read_text()), account)
+        devnet = json.loads(path.read_text())
+        if v1 and "v1" not in devnet:
+            raise ClientError("the devnet runs without its v1 stack (--no-v1)")
+        return cls(devnet, account, v1=v1)
 
     # --- tokens -----------------------------------------------------------------------------
     def token_address(self, token: str) -> str:
@@ -126,13 +140,13 @@ class Client:
     # --- reads ------------------------------------------------------------------------------
     def inspect(self, path: str) -> Any:
         """The JSON answer of an inspect route (PROTOCOL §5)."""
-        url = self.devnet["inspect_url"] + urllib.parse.quote(path.lstrip("/"), safe="")
+        url = self.urls["inspect"] + urllib.parse.quote(path.lstrip("/"), safe="")
         answer = self._get(url)
         (report,) = answer["reports"]
         return json.loads(bytes.fromhex(report["payload"][2:]))
 
     def outputs(self) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = self._get(self.devnet["outputs_url"])
+        listed: list[dict[str, Any]] = self._get(self.urls["outputs"])
         return listed
 
     def execute_voucher(self, output_index: int, *, siblings: list[str] | None = None) -> str:
@@ -143,13 +157,20 @@ class Client:
         voucher = found[0]
         if voucher["proof"] is None:
             raise ClientError(f"voucher {output_index} is not claimed yet; try again shortly")
+        if self.v1:
+            call = self.app_contract.functions.executeVoucher(
+                voucher["destination"],
+                bytes.fromhex(voucher["payload"][2:]),
+                proof_from_json(voucher["proof"]),
+            )
+            return self._transact(call)
         proof = (output_index, siblings or voucher["proof"]["output_hashes_siblings"])
         call = self.app_contract.functions.executeOutput(voucher["output"], proof)
         return self._transact(call)
 
     # --- plumbing -----------------------------------------------------------------------------
     def _processed(self) -> int:
-        count: int = self._get(self.devnet["inspect_url"] + "health")["processed_input_count"]
+        count: int = self._get(self.urls["inspect"] + "health")["processed_input_count"]
         return count
 
     def _get(self, url: str) -> Any:
@@ -181,6 +202,18 @@ class Client:
         if receipt["status"] != 1:
             raise ClientError(f"transaction {tx.hex()} reverted")
         for entry in receipt["logs"]:
-            if entry["topics"] and bytes(entry["topics"][0]) == INPUT_ADDED_TOPIC:
-                return int.from_bytes(bytes(entry["topics"][2]), "big")
+            topics = entry["topics"]
+            if topics and bytes(topics[0]) in (INPUT_ADDED_TOPIC, V1_INPUT_ADDED_TOPIC):
+                return int.from_bytes(bytes(topics[2]), "big")
         raise ClientError(f"transaction {tx.hex()} added no input")
+
+
+def proof_from_json(value: Any) -> Any:
+    """A proof from `/outputs` as web3 takes it: its 0x-strings back to bytes."""
+    if isinstance(value, str) and value.startswith("0x"):
+        return bytes.fromhex(value[2:])
+    if isinstance(value, dict):
+        return {key: proof_from_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [proof_from_json(item) for item in value]
+    return value

@@ -21,9 +21,11 @@ from typing import Any
 
 from web3 import Web3
 
-from devnet.chain import Anvil, deploy, rollups_abi
+from devnet.chain import ANVIL_MNEMONIC, Anvil, deploy, rollups_abi
+from devnet.chain_v1 import deploy_v1, v1_abi
+from devnet.claims_v1 import V1Claimer
 from devnet.instance import Instance, InstanceConfig
-from devnet.node import Claimer, serve_http
+from devnet.node import Claimer, Inspect, Outputs, serve_http
 
 log = logging.getLogger("streamdex.devnet")
 POLL_SECONDS = 0.25
@@ -38,6 +40,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-port", type=int, default=8080)
     parser.add_argument(
         "--reset", action="store_true", help="forget the chain and the application state first"
+    )
+    parser.add_argument(
+        "--no-v1",
+        action="store_true",
+        help="skip the Rollups v1.4 stack (the second instance, for the released Cartesi CLI)",
     )
     return parser.parse_args(argv)
 
@@ -102,8 +109,54 @@ def main(argv: list[str] | None = None) -> None:
         )
         instances.append(v2)
         v2.claimer = Claimer(web3, authority, application, deployment.accounts[0], v2.record)
-        http = serve_http(args.host, args.http_port, {"": (v2.inspect, v2.outputs)})
+        routes: dict[str, tuple[Inspect, Outputs]] = {"": (v2.inspect, v2.outputs)}
         base = f"http://{args.host}:{args.http_port}"
+        v1_description: dict[str, Any] | None = None
+        if not args.no_v1:
+            tokens = {symbol: token.address for symbol, token in deployment.tokens.items()}
+            v1_deployment = deploy_v1(anvil.rpc_url, approve_tokens=tokens)
+            v1_box = web3.eth.contract(
+                address=Web3.to_checksum_address(v1_deployment.input_box),
+                abi=v1_abi("IInputBox"),
+            )
+            v1 = Instance(
+                InstanceConfig(
+                    name="v1",
+                    dialect="v1",
+                    input_box=v1_deployment.input_box,
+                    application=v1_deployment.application,
+                    deployment_block=v1_deployment.deployment_block,
+                    database=state_dir / "streamdex-v1.sqlite",
+                    record=state_dir / "node-v1.sqlite",
+                    environment={},  # the v1.4 portals and relay are the application's defaults
+                ),
+                web3,
+                args.host,
+                0,
+                int(v1_box.functions.getNumberOfInputs(v1_deployment.application).call()),
+            )
+            instances.append(v1)
+            v1.claimer = V1Claimer(
+                web3,
+                web3.eth.contract(
+                    address=Web3.to_checksum_address(v1_deployment.authority),
+                    abi=v1_abi("Authority"),
+                ),
+                web3.eth.contract(
+                    address=Web3.to_checksum_address(v1_deployment.application),
+                    abi=v1_abi("CartesiDApp"),
+                ),
+                deployment.accounts[0],
+                v1.record,
+            )
+            routes["/v1"] = (v1.inspect, v1.outputs)
+            v1_description = {
+                **v1_deployment.to_json(),
+                "inspect_url": f"{base}/v1/inspect/",
+                "outputs_url": f"{base}/v1/outputs",
+                "rollup_url": v1.server.url,
+            }
+        http = serve_http(args.host, args.http_port, routes)
         chain = deployment.to_json()
         description = {
             **chain,
@@ -115,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
             "outputs_url": f"{base}/outputs",
             "rollup_url": v2.server.url,
         }
+        if v1_description is not None:
+            description["v1"] = v1_description
         (state_dir / "devnet.json").write_text(json.dumps(description, indent=2) + "\n")
         print(ready_table(description), flush=True)
         while True:
@@ -147,9 +202,23 @@ def ready_table(description: dict[str, Any]) -> str:
         for symbol, address in description["tokens"].items()
     ]
     rows.append(("accounts", f"{len(description['accounts'])} funded anvil accounts"))
+    v1 = description.get("v1")
+    if v1 is not None:
+        rows += [
+            ("v1 dapp", f"{v1['application']} (Rollups v1.4, for the Cartesi CLI 1.x)"),
+            ("v1 inspect", v1["inspect_url"] + "{path}"),
+            ("v1 outputs", v1["outputs_url"]),
+        ]
     width = max(len(name) for name, _ in rows)
     lines = ["streamdex devnet is ready (.devnet/devnet.json):"]
     lines += [f"  {name:<{width}}  {value}" for name, value in rows]
+    if v1 is not None:
+        lines.append(
+            "  with the Cartesi CLI 1.x:  npx cartesi send generic --dapp "
+            f"{v1['application']} --rpc-url {description['rpc_url']} --chain-id "
+            f"{description['chain_id']} --mnemonic-passphrase '{ANVIL_MNEMONIC}' "
+            """--input '{"method": ...}'"""
+        )
     lines.append("Ctrl-C stops everything; `make run` again continues the same chain.")
     return "\n".join(lines)
 

@@ -41,13 +41,13 @@ v1 ABI facts the rest of the devnet relies on (read from the 1.4.5 artifacts and
 * `DAppAddressRelay.relayDAppAddress(address _dapp)`: input `abi.encodePacked(dapp)`.
 * `Authority.submitClaim(bytes _claimData)` (onlyOwner) forwards to `History.submitClaim`,
   which decodes `_claimData` as `abi.encode(address dapp, (bytes32 epochHash, uint128
-  firstIndex, uint128 lastIndex))` (`encode_claim`). Claims of one dapp must be contiguous:
+  firstIndex, uint128 lastIndex))` (`outputs_v1.claim_data`). Claims of one dapp must be contiguous:
   the first has `firstIndex == 0`, each next one `firstIndex == previous lastIndex + 1`, and
   `firstIndex <= lastIndex`. `epochHash = keccak256(vouchersEpochRootHash ++
-  noticesEpochRootHash ++ machineStateHash)` (`epoch_hash`).
+  noticesEpochRootHash ++ machineStateHash)` (`outputs_v1.epoch_hash`).
 * `History.getClaim(address _dapp, bytes _proofContext) returns (bytes32 epochHash, uint256
   firstIndex, uint256 lastIndex)`, `_proofContext = abi.encode(uint256 claimIndex)`
-  (`proof_context`); the Authority has the same view and forwards it.
+  (`outputs_v1.proof_context`); the Authority has the same view and forwards it.
 * `CartesiDApp.executeVoucher(address _destination, bytes _payload, Proof _proof) returns
   (bool)`, `validateNotice(bytes _notice, Proof _proof) returns (bool)` (view),
   `wasVoucherExecuted(uint256 _inputIndex, uint256 _outputIndexWithinInput) returns (bool)`;
@@ -202,27 +202,6 @@ def rollups_v1_initcodes() -> dict[str, bytes]:
 
 
 # ------------------------------------------------------------------------------------ claims
-
-
-def epoch_hash(vouchers_root: bytes, notices_root: bytes, machine_state_hash: bytes) -> bytes:
-    """The v1 epoch hash a claim carries: keccak256(vouchers ++ notices ++ machine state)."""
-    return keccak(vouchers_root + notices_root + machine_state_hash)
-
-
-def encode_claim(dapp: str, epoch_hash: bytes, first_index: int, last_index: int) -> bytes:
-    """`_claimData` of `Authority.submitClaim`: abi.encode(dapp, (epochHash, first, last))."""
-    return encode(
-        ["address", "(bytes32,uint128,uint128)"],
-        [to_checksum_address(dapp), (epoch_hash, first_index, last_index)],
-    )
-
-
-def proof_context(claim_index: int) -> bytes:
-    """`Proof.context` / `getClaim`'s `_proofContext`: abi.encode(uint256 claimIndex)."""
-    return encode(["uint256"], [claim_index])
-
-
-# ---------------------------------------------------------------------------------- deploy
 
 
 @dataclass(frozen=True)

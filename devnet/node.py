@@ -111,6 +111,11 @@ CREATE TABLE IF NOT EXISTS reports (
     input_index INTEGER NOT NULL,
     payload BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS v1_claims (
+    claim_index INTEGER PRIMARY KEY,     -- the application's claim number in its History
+    first_index INTEGER NOT NULL,        -- the epoch's inputs, inclusive
+    last_index INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claims (
     last_processed_block INTEGER PRIMARY KEY,
     outputs_merkle_root BLOB NOT NULL,
@@ -208,6 +213,27 @@ class NodeRecord:
             self.connection.execute(
                 "INSERT INTO claims VALUES (?, ?, ?)", (block, root, output_count)
             )
+
+    def v1_claims(self) -> list[tuple[int, int, int]]:
+        rows = self.connection.execute(
+            "SELECT claim_index, first_index, last_index FROM v1_claims ORDER BY claim_index"
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    def record_v1_claim(self, claim_index: int, first_index: int, last_index: int) -> None:
+        with self.lock:
+            self.connection.execute(
+                "INSERT INTO v1_claims VALUES (?, ?, ?)", (claim_index, first_index, last_index)
+            )
+
+    def statuses(self, first_index: int, last_index: int) -> list[tuple[int, str]]:
+        """(input index, status) of the inputs fed, from `first_index` to `last_index`."""
+        rows = self.connection.execute(
+            "SELECT input_index, status FROM inputs WHERE input_index BETWEEN ? AND ?"
+            " ORDER BY input_index",
+            (first_index, last_index),
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def reports(self) -> list[tuple[int, bytes]]:
         rows = self.connection.execute("SELECT input_index, payload FROM reports ORDER BY id")
