@@ -129,13 +129,7 @@ class BacktestVenue:
     def pools(self, time: int) -> dict[tuple[str, str], Pool]:
         pools: dict[tuple[str, str], Pool] = {}
         for found in self.inspect(f"/pairs?at={time}")["pairs"]:
-            pool = Pool(
-                found["pair"].lower(),
-                found["token0"].lower(),
-                found["token1"].lower(),
-                int(found["reserve0"]),
-                int(found["reserve1"]),
-            )
+            pool = Pool.from_json(found)
             pools[(pool.token0, pool.token1)] = pool
         return pools
 

@@ -46,6 +46,17 @@ class Pool:
     reserve0: int
     reserve1: int
 
+    @classmethod
+    def from_json(cls, found: dict[str, Any]) -> Pool:
+        """A pair as the `/pair` and `/pairs` inspect routes answer it (addresses lowercased)."""
+        return cls(
+            found["pair"].lower(),
+            found["token0"].lower(),
+            found["token1"].lower(),
+            int(found["reserve0"]),
+            int(found["reserve1"]),
+        )
+
 
 @dataclass(frozen=True)
 class Market:

@@ -155,13 +155,7 @@ class LiveVenue:
             while cursor is not None:
                 page = self.reader.inspect(f"/pairs?limit=1000&cursor={cursor}&at={now}")
                 for found in page["pairs"]:
-                    pool = Pool(
-                        found["pair"].lower(),
-                        found["token0"].lower(),
-                        found["token1"].lower(),
-                        int(found["reserve0"]),
-                        int(found["reserve1"]),
-                    )
+                    pool = Pool.from_json(found)
                     pools[(pool.token0, pool.token1)] = pool
                 cursor = page["next_cursor"]
             held = self.reader.inspect(f"/balances/{account}?at={now}")

@@ -553,7 +553,7 @@ class Deployment:
         return cls.from_json(json.loads(path.read_text()))
 
 
-def _send(w3: Web3, transaction: TxParams, what: str) -> int:
+def send_transaction(w3: Web3, transaction: TxParams, what: str) -> int:
     """Send from an unlocked account, wait for the receipt; return its block number."""
     tx_hash = w3.eth.send_transaction(transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
@@ -562,16 +562,18 @@ def _send(w3: Web3, transaction: TxParams, what: str) -> int:
     return int(receipt["blockNumber"])
 
 
-def _has_code(w3: Web3, address: str) -> bool:
+def has_code(w3: Web3, address: str) -> bool:
     return len(w3.eth.get_code(to_checksum_address(address))) > 0
 
 
 def _deploy_create2(w3: Web3, initcode: bytes, sender: str, what: str) -> ChecksumAddress:
     """Deploy through the CREATE2 deployer with a zero salt unless already there."""
     address = create2_address(initcode)
-    if not _has_code(w3, address):
-        _send(w3, {"from": sender, "to": CREATE2_DEPLOYER, "data": ZERO_SALT + initcode}, what)
-        if not _has_code(w3, address):
+    if not has_code(w3, address):
+        send_transaction(
+            w3, {"from": sender, "to": CREATE2_DEPLOYER, "data": ZERO_SALT + initcode}, what
+        )
+        if not has_code(w3, address):
             raise DevnetError(f"{what}: no code at {address} after deployment")
     return address
 
@@ -587,13 +589,15 @@ def _deploy_token(
         _constructor_types(abi), [spec.name, spec.symbol, per_account * len(accounts), owner]
     )
     address = create2_address(initcode)
-    fresh = not _has_code(w3, address)
+    fresh = not has_code(w3, address)
     _deploy_create2(w3, initcode, owner, f"deploying {spec.symbol}")
     token = w3.eth.contract(address=address, abi=abi)
     if fresh:
         for account in accounts[1:]:
             call = token.functions.transfer(account, per_account)
-            _send(w3, call.build_transaction({"from": owner}), f"{spec.symbol} to {account}")
+            send_transaction(
+                w3, call.build_transaction({"from": owner}), f"{spec.symbol} to {account}"
+            )
     return Token(spec.symbol, spec.name, address, int(token.functions.decimals().call()))
 
 
@@ -625,7 +629,7 @@ def deploy(
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
     if not w3.is_connected():
         raise DevnetError(f"no JSON-RPC node answers at {rpc_url}: start anvil first")
-    if not _has_code(w3, CREATE2_DEPLOYER):
+    if not has_code(w3, CREATE2_DEPLOYER):
         raise DevnetError(f"the chain at {rpc_url} has no CREATE2 deployer at {CREATE2_DEPLOYER}")
     accounts = ANVIL_ACCOUNTS
     node_accounts = [to_checksum_address(a) for a in w3.eth.accounts]
@@ -642,10 +646,10 @@ def deploy(
     authority = to_checksum_address(
         authority_factory.functions.calculateAuthorityAddress(owner, epoch_length, ZERO_SALT).call()
     )
-    if not _has_code(w3, authority):
+    if not has_code(w3, authority):
         new_authority = _function(authority_factory, "newAuthority(address,uint256,bytes32)")
         call = new_authority(owner, epoch_length, ZERO_SALT)
-        _send(w3, call.build_transaction({"from": owner}), "creating the Authority")
+        send_transaction(w3, call.build_transaction({"from": owner}), "creating the Authority")
 
     application_factory = w3.eth.contract(
         address=ROLLUPS_ADDRESSES["ApplicationFactory"], abi=rollups_abi("ApplicationFactory")
@@ -655,14 +659,14 @@ def deploy(
     application = to_checksum_address(
         application_factory.functions.calculateApplicationAddress(*app_args).call()
     )
-    if not _has_code(w3, application):
+    if not has_code(w3, application):
         new_application = _function(
             application_factory, "newApplication(address,address,bytes32,bytes,bytes32)"
         )
         call = new_application(*app_args)
-        _send(w3, call.build_transaction({"from": owner}), "creating the Application")
+        send_transaction(w3, call.build_transaction({"from": owner}), "creating the Application")
     for address, what in ((authority, "Authority"), (application, "Application")):
-        if not _has_code(w3, address):
+        if not has_code(w3, address):
             raise DevnetError(f"the {what} is not at {address} after its factory call")
     app_contract = w3.eth.contract(address=application, abi=rollups_abi("Application"))
     deployment_block = int(app_contract.functions.getDeploymentBlockNumber().call())

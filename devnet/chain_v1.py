@@ -70,7 +70,6 @@ from eth_typing import ABI, ChecksumAddress
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3 import Web3
-from web3.types import TxParams
 
 from devnet.chain import (
     ANVIL_ACCOUNTS,
@@ -78,6 +77,8 @@ from devnet.chain import (
     NODE_MODULES,
     ZERO_SALT,
     DevnetError,
+    has_code,
+    send_transaction,
 )
 
 ROLLUPS_V1_PACKAGE = NODE_MODULES / "@cartesi/rollups-v1"
@@ -253,26 +254,13 @@ class DeploymentV1:
         )
 
 
-def _send(w3: Web3, transaction: TxParams, what: str) -> int:
-    """Send from an unlocked account, wait for the receipt; return its block number."""
-    tx_hash = w3.eth.send_transaction(transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-    if receipt["status"] != 1:
-        raise DevnetError(f"{what} failed: transaction {tx_hash.hex()} reverted")
-    return int(receipt["blockNumber"])
-
-
-def _has_code(w3: Web3, address: str) -> bool:
-    return len(w3.eth.get_code(to_checksum_address(address))) > 0
-
-
 def install_safe_singleton_factory(w3: Web3) -> None:
     """Give the chain the Safe singleton factory: anvil's CREATE2 deployer's code, copied.
 
     Both are the same contract (calldata = 32-byte salt ++ initcode; CREATE2; returns the
     address), so the copy deploys exactly where the real factory does. Left alone if present.
     """
-    if _has_code(w3, SAFE_SINGLETON_FACTORY):
+    if has_code(w3, SAFE_SINGLETON_FACTORY):
         return
     code = bytes(w3.eth.get_code(CREATE2_DEPLOYER))
     if not code:
@@ -289,10 +277,12 @@ def install_safe_singleton_factory(w3: Web3) -> None:
 def _deploy_through_factory(w3: Web3, initcode: bytes, sender: str, what: str) -> None:
     """Deploy `initcode` through the Safe singleton factory with a zero salt unless there."""
     address = safe_create2_address(initcode)
-    if _has_code(w3, address):
+    if has_code(w3, address):
         return
-    _send(w3, {"from": sender, "to": SAFE_SINGLETON_FACTORY, "data": ZERO_SALT + initcode}, what)
-    if not _has_code(w3, address):
+    send_transaction(
+        w3, {"from": sender, "to": SAFE_SINGLETON_FACTORY, "data": ZERO_SALT + initcode}, what
+    )
+    if not has_code(w3, address):
         raise DevnetError(f"{what}: no code at {address} after deployment")
 
 
@@ -322,7 +312,9 @@ def approve_portal(w3: Web3, token: str, accounts: tuple[str, ...] = ANVIL_ACCOU
         if int(contract.functions.allowance(account, ERC20_PORTAL_V1).call()) == MAX_UINT256:
             continue
         call = contract.functions.approve(ERC20_PORTAL_V1, MAX_UINT256)
-        _send(w3, call.build_transaction({"from": account}), f"approving {token} for {account}")
+        send_transaction(
+            w3, call.build_transaction({"from": account}), f"approving {token} for {account}"
+        )
 
 
 def deploy_v1(
@@ -364,12 +356,14 @@ def deploy_v1(
     )
     calculated = pair_factory.functions.calculateAuthorityHistoryAddressPair(owner, ZERO_SALT)
     authority, history = (to_checksum_address(a) for a in calculated.call())
-    if not _has_code(w3, authority):
+    if not has_code(w3, authority):
         new_pair = pair_factory.get_function_by_signature(
             "newAuthorityHistoryPair(address,bytes32)"
         )
         call = new_pair(owner, ZERO_SALT)
-        _send(w3, call.build_transaction({"from": owner}), "creating the v1 Authority/History")
+        send_transaction(
+            w3, call.build_transaction({"from": owner}), "creating the v1 Authority/History"
+        )
 
     app_factory = w3.eth.contract(address=CARTESI_DAPP_FACTORY_V1, abi=v1_abi("CartesiDAppFactory"))
     app_args = (authority, owner, template_hash, ZERO_SALT)
@@ -377,16 +371,16 @@ def deploy_v1(
         app_factory.functions.calculateApplicationAddress(*app_args).call()
     )
     deployment_block: int | None = None
-    if not _has_code(w3, application):
+    if not has_code(w3, application):
         new_application = app_factory.get_function_by_signature(
             "newApplication(address,address,bytes32,bytes32)"
         )
         call = new_application(*app_args)
-        deployment_block = _send(
+        deployment_block = send_transaction(
             w3, call.build_transaction({"from": owner}), "creating the v1 CartesiDApp"
         )
     for address, what in ((authority, "Authority"), (history, "History"), (application, "dapp")):
-        if not _has_code(w3, address):
+        if not has_code(w3, address):
             raise DevnetError(f"the v1 {what} is not at {address} after its factory call")
     if deployment_block is None:
         deployment_block = _application_block(w3, application, authority, fallback=0)

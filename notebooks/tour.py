@@ -151,13 +151,7 @@ class Sim:
         """What an agent of `agents/` sees: the pair and `owner`'s balances (lowercase, exact)."""
         when = f"?at={at}" if at is not None else ""
         pair = self.inspect(f"/pair/{CTSI}/{USDC}{when}")
-        pool = Pool(
-            pair["pair"].lower(),
-            pair["token0"].lower(),
-            pair["token1"].lower(),
-            int(pair["reserve0"]),
-            int(pair["reserve1"]),
-        )
+        pool = Pool.from_json(pair)
         held = self.inspect(f"/balances/{owner}{when}")["balances"]
         return Market(
             time=self.now if at is None else at,
