@@ -1,10 +1,13 @@
-"""`python -m benchmark streams --streams N [--repeat R] [--json] [--db PATH] [--cold]`.
+"""`python -m benchmark streams --streams N [--repeat R] [--json] [--db PATH] [--cold]`
+and `python -m benchmark swaps --orders N [--repeat R] [--json]`.
 
-Seeds N open streams (benchmark/seed.py), then times a new stream and a balance read in process
-and a new stream through the rollup HTTP loop (benchmark/run.py), against the DESIGN.md targets.
-`--json` prints one line for scripts and the README; otherwise a table, with a progress bar on
-stderr while seeding (ten million streams take minutes). `--cold` measures with the database
-dropped from the OS page cache (benchmark/run.py says why the page cache is set on purpose).
+`streams` seeds N open streams (benchmark/seed.py), then times a new stream and a balance read in
+process and a new stream through the rollup HTTP loop (benchmark/run.py), against the DESIGN.md
+targets. `--cold` measures with the database dropped from the OS page cache (benchmark/run.py
+says why the page cache is set on purpose). `swaps` places N live stream swaps on one pair
+through the handler, then times an instant swap, a new stream, a balance and a pair read in
+process (benchmark/swaps.py). `--json` prints one line for scripts and the README; otherwise a
+table, with a progress bar on stderr while seeding or placing (it takes minutes at the top sizes).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.run import MIN_REPEAT, measure_streams
+from benchmark.swaps import ORDERS_PER_TRADER, measure_swaps
 
 # (result key, label, target): DESIGN.md "Targets"
 TIMED = (
@@ -24,16 +28,28 @@ TIMED = (
     ("balance_ms", "balance read, in process", 1.0),
     ("http_new_stream_ms", "new stream, HTTP loop", 5.0),
 )
+# (result key, label, target or None): DESIGN.md "Targets"; a pair read has none of its own
+SWAPS_TIMED: tuple[tuple[str, str, float | None], ...] = (
+    ("instant_swap_ms", "instant swap, no orders", 1.0),
+    ("instant_swap_trader_with_orders_ms", f"instant swap, {ORDERS_PER_TRADER} own orders", 1.0),
+    ("new_stream_ms", "new stream", 1.0),
+    ("balance_ms", "balance read, live orders", 1.0),
+    ("pair_ms", "pair read", None),
+)
 RSS_MIB = 64  # targets of the application's peak memory and disk per open stream
 DISK_BYTES = 200
 
 
 class ProgressBar:
-    """A one-line bar on stderr, redrawn in place as chunks of streams are written."""
+    """A one-line bar on stderr, redrawn in place as chunks of streams (or orders) are written."""
 
-    def __init__(self, total: int, width: int = 30) -> None:
+    def __init__(
+        self, total: int, width: int = 30, *, verb: str = "seeding", unit: str = "streams"
+    ) -> None:
         self.total = total
         self.width = width
+        self.verb = verb
+        self.unit = unit
         self.started = time.perf_counter()
 
     def __call__(self, done: int) -> None:
@@ -41,7 +57,8 @@ class ProgressBar:
         bar = "#" * filled + "." * (self.width - filled)
         elapsed = time.perf_counter() - self.started
         print(
-            f"\rseeding [{bar}] {100 * done // self.total:3d}%  {done:,} / {self.total:,} streams"
+            f"\r{self.verb} [{bar}] {100 * done // self.total:3d}%  {done:,} / {self.total:,}"
+            f" {self.unit}"
             f"  {elapsed:.0f} s",
             end="\n" if done >= self.total else "",
             file=sys.stderr,
@@ -72,6 +89,29 @@ def table(result: dict[str, Any], repeat: int, cold: bool) -> str:
     return "\n".join(lines)
 
 
+def swaps_table(result: dict[str, Any], repeat: int) -> str:
+    """The human report of `swaps`: one row per timed measure with its target, then the disk."""
+    lines = [
+        f"{result['orders']:,} live stream swaps on one pair (placed in"
+        f" {result['setup_seconds']} s), {repeat} repetitions each,"
+        f" {result['order_ends_crossed']} order ends crossed",
+        f"{'measure (ms)':<28}{'median':>9}{'p95':>9}{'min':>9}{'max':>9}   target",
+    ]
+    for key, label, target in SWAPS_TIMED:
+        ms = result[key]
+        verdict = (
+            "none in DESIGN.md"
+            if target is None
+            else f"median ≤ {target:g} ms: {'ok' if ms['median'] <= target else 'MISSED'}"
+        )
+        lines.append(
+            f"{label:<28}{ms['median']:>9.3f}{ms['p95']:>9.3f}{ms['min']:>9.3f}{ms['max']:>9.3f}"
+            f"   {verdict}"
+        )
+    lines.append(f"{'database per order':<28}{result['db_bytes_per_order']:>7.1f} B")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmark")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,7 +129,18 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="drop the database from the OS page cache before each phase (default: load it)",
     )
+    swaps = sub.add_parser(
+        "swaps", help="instant swap, new stream and reads at N live stream swaps"
+    )
+    swaps.add_argument("--orders", type=int, required=True, help="live stream swaps to place")
+    swaps.add_argument(
+        "--repeat", type=int, default=MIN_REPEAT, help=f"inputs per measure (≥ {MIN_REPEAT})"
+    )
+    swaps.add_argument("--json", action="store_true", help="one JSON line on stdout")
     args = parser.parse_args(argv)
+    if args.command == "swaps":
+        _swaps(parser, args)
+        return
     if args.streams < 1:
         parser.error("--streams must be positive")
     if args.repeat < MIN_REPEAT:
@@ -103,6 +154,20 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result))
     else:
         print(table(result, args.repeat, args.cold))
+
+
+def _swaps(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.orders < 1:
+        parser.error("--orders must be positive")
+    if args.repeat < MIN_REPEAT:
+        parser.error(f"--repeat must be at least {MIN_REPEAT}")
+    progress = None if args.json else ProgressBar(args.orders, verb="placing", unit="orders")
+    result = measure_swaps(args.orders, args.repeat, progress)
+    if args.json:
+        del result["setup_seconds"]
+        print(json.dumps(result))
+    else:
+        print(swaps_table(result, args.repeat))
 
 
 if __name__ == "__main__":

@@ -63,3 +63,31 @@ def test_streams_benchmark_reports_every_measure(capsys: pytest.CaptureFixture[s
 def test_fewer_than_fifty_repetitions_are_refused() -> None:
     with pytest.raises(SystemExit):
         main(["streams", "--streams", "200", "--repeat", "49"])
+
+
+def test_swaps_benchmark_reports_every_measure(capsys: pytest.CaptureFixture[str]) -> None:
+    """`swaps` end to end on a tiny N: real inputs place the orders, every measured input is
+    accepted (the benchmark raises otherwise); speed is the README's business, never here."""
+    main(["swaps", "--orders", "20", "--repeat", "50", "--json"])
+    (line,) = capsys.readouterr().out.splitlines()
+    result = json.loads(line)
+    timed = (
+        "instant_swap_ms",
+        "instant_swap_trader_with_orders_ms",
+        "new_stream_ms",
+        "balance_ms",
+        "pair_ms",
+    )
+    assert set(result) == {"orders", *timed, "db_bytes_per_order", "order_ends_crossed"}
+    assert result["orders"] == 20
+    for key in timed:
+        assert set(result[key]) == {"median", "p95", "min", "max"}
+        assert 0 < result[key]["min"] <= result[key]["median"] <= result[key]["p95"]
+        assert result[key]["p95"] <= result[key]["max"]
+    assert result["db_bytes_per_order"] > 0
+    assert result["order_ends_crossed"] == 0  # 30 days between ends at N = 20
+
+
+def test_swaps_benchmark_refuses_fewer_than_fifty_repetitions() -> None:
+    with pytest.raises(SystemExit):
+        main(["swaps", "--orders", "20", "--repeat", "49"])
