@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ class Devnet:
         self.process.wait(timeout=30)
 
 
-def start_devnet(state: Path, ports: tuple[int, int, int] | None = None) -> Devnet:
+def start_devnet(state: Path, ports: tuple[int, int, int] | None = None, *extra: str) -> Devnet:
     ports = ports or (free_port(), free_port(), free_port())
     (state / "devnet.json").unlink(missing_ok=True)  # a previous run's: wait for this run's
     process = subprocess.Popen(
@@ -54,6 +55,7 @@ def start_devnet(state: Path, ports: tuple[int, int, int] | None = None) -> Devn
             str(ports[1]),
             "--http-port",
             str(ports[2]),
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -218,3 +220,15 @@ def test_a_restarted_devnet_continues_without_replaying(tmp_path: Path) -> None:
         )
     finally:
         second.stop()
+
+
+def test_no_v1_runs_the_v2_stack_alone(tmp_path: Path) -> None:
+    alone = start_devnet(tmp_path, None, "--no-v1")
+    try:
+        description = json.loads((tmp_path / "devnet.json").read_text())
+        assert "v1" not in description
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{alone.ports[2]}/v1/outputs")
+        assert alone.client().inspect("/health")["status"] == "ok"
+    finally:
+        alone.stop()
