@@ -32,13 +32,14 @@ from agents.strategies import (
     PredictorTrader,
 )
 from dapp.app import Application, Config
+from devnet.rollup_server import advance_data, v2_metadata
 
 BASE = "0x" + "11" * 20  # an 18-decimal "ETH-like" test token (not the Ether token, 0x00…00)
 QUOTE = "0x" + "22" * 20  # a 6-decimal "USDC" test token: the quote, valued at 1 USD
 BASE_DECIMALS = 18
 QUOTE_DECIMALS = 6
 SEEDER = "0x" + "5e" * 20  # the account that seeds the pool's first liquidity
-APP_CONTRACT = "0x" + "ab" * 20
+APP_CONTRACT = bytes.fromhex("ab" * 20)
 AGENT_NAMES = ("arb", "dca", "lp", "monitor", "momentum")
 
 
@@ -74,17 +75,15 @@ class BacktestVenue:
         if time < self.now:
             raise ValueError(f"time went backwards: {time} < {self.now}")
         self.now = time
-        metadata = {
-            "chain_id": 31337,
-            "app_contract": APP_CONTRACT,
-            "msg_sender": sender,
-            "input_index": self.next_index,
-            "block_number": 1 + self.next_index,
-            "block_timestamp": time,
-            "prev_randao": "0x" + "00" * 32,
-        }
+        metadata = v2_metadata(
+            msg_sender=bytes.fromhex(sender[2:]),
+            input_index=self.next_index,
+            block_number=1 + self.next_index,
+            timestamp=time,
+            app_contract=APP_CONTRACT,
+        )
         self.next_index += 1
-        return self.app.advance({"metadata": metadata, "payload": "0x" + payload.hex()})
+        return self.app.advance(advance_data(metadata, payload))
 
     def deposit(self, token: str, account: str, amount: int, time: int) -> None:
         """An ERC20Portal deposit of `amount` base units of `token` to `account`."""

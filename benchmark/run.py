@@ -41,7 +41,7 @@ from benchmark.seed import (
 )
 from dapp.app import Application, Config
 from dapp.store import Store
-from devnet.rollup_server import RollupHttpServer
+from devnet.rollup_server import RollupHttpServer, advance_data, v2_metadata
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 MIN_REPEAT = 50
@@ -52,6 +52,7 @@ STREAM_SECONDS = 3600
 SENDER_STRIDE = 7_919
 RECEIVER_STRIDE = 104_729
 CHILD_START_SECONDS = 60.0
+APP_CONTRACT = bytes.fromhex("ab" * 20)
 
 Summary = dict[str, float]
 
@@ -178,10 +179,15 @@ def _in_process(database: Path, traffic: Traffic, repeat: int) -> tuple[list[flo
     try:
         for n in range(repeat):
             msg_sender, payload, timestamp = traffic.next_stream()
-            data = {
-                "metadata": _v2_metadata(msg_sender, traffic.inputs - 1, timestamp),
-                "payload": "0x" + payload.hex(),
-            }
+            index = traffic.inputs - 1
+            metadata = v2_metadata(
+                msg_sender=msg_sender,
+                input_index=index,
+                block_number=1 + index,
+                timestamp=timestamp,
+                app_contract=APP_CONTRACT,
+            )
+            data = advance_data(metadata, payload)
             started = time.perf_counter()
             outcome = app.advance(data)
             new_stream.append(time.perf_counter() - started)
@@ -252,19 +258,6 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 def _tail(log: IO[bytes], lines: int = 30) -> str:
     log.seek(0)
     return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
-
-
-def _v2_metadata(msg_sender: bytes, input_index: int, timestamp: int) -> dict[str, Any]:
-    """What the rollup server hands the application with an input (PROTOCOL §1, v2)."""
-    return {
-        "chain_id": 31337,
-        "app_contract": "0x" + "ab" * 20,
-        "msg_sender": _hex(msg_sender),
-        "input_index": input_index,
-        "block_number": 1 + input_index,
-        "block_timestamp": timestamp,
-        "prev_randao": "0x" + "00" * 32,
-    }
 
 
 def _hex(address: bytes) -> str:

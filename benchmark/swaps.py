@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.run import MIN_REPEAT, summarize
+from benchmark.run import APP_CONTRACT, MIN_REPEAT, summarize
 from dapp.app import Application, Config, Outcome
+from devnet.rollup_server import advance_data, v2_metadata
 
 TOKEN_A = (0xA0 << 152 | 0xA).to_bytes(20, "big")
 TOKEN_B = (0xB0 << 152 | 0xB).to_bytes(20, "big")
@@ -95,17 +96,15 @@ class Chain:
     def data(self, sender: bytes, payload: bytes, step: int) -> dict[str, Any]:
         """The next advance request (what the timed call is handed)."""
         self.now += step
-        metadata = {
-            "chain_id": 31337,
-            "app_contract": "0x" + "ab" * 20,
-            "msg_sender": _hex(sender),
-            "input_index": self.index,
-            "block_number": 1 + self.index,
-            "block_timestamp": self.now,
-            "prev_randao": "0x" + "00" * 32,
-        }
+        metadata = v2_metadata(
+            msg_sender=sender,
+            input_index=self.index,
+            block_number=1 + self.index,
+            timestamp=self.now,
+            app_contract=APP_CONTRACT,
+        )
         self.index += 1
-        return {"metadata": metadata, "payload": "0x" + payload.hex()}
+        return advance_data(metadata, payload)
 
     def send(self, sender: bytes, payload: bytes, step: int = SETUP_STEP) -> Outcome:
         return accepted(self.app.advance(self.data(sender, payload, step)))

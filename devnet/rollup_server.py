@@ -118,6 +118,46 @@ class _BadRequest(Exception):
         self.status = status
 
 
+def v2_metadata(
+    *,
+    msg_sender: bytes,
+    input_index: int,
+    block_number: int,
+    timestamp: int,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    app_contract: bytes = DEFAULT_APP_CONTRACT,
+    prev_randao: bytes = bytes(32),
+) -> dict[str, Any]:
+    """An advance's metadata as a Rollups v2 node sends it (PROTOCOL §1)."""
+    return {
+        "chain_id": chain_id,
+        "app_contract": "0x" + app_contract.hex(),
+        "msg_sender": "0x" + msg_sender.hex(),
+        "input_index": input_index,
+        "block_number": block_number,
+        "block_timestamp": timestamp,
+        "prev_randao": "0x" + prev_randao.hex(),
+    }
+
+
+def v1_metadata(
+    *, msg_sender: bytes, input_index: int, block_number: int, timestamp: int
+) -> dict[str, Any]:
+    """An advance's metadata as a Rollups v1 node sends it (no chain, application or randao)."""
+    return {
+        "msg_sender": "0x" + msg_sender.hex(),
+        "epoch_index": 0,
+        "input_index": input_index,
+        "block_number": block_number,
+        "timestamp": timestamp,
+    }
+
+
+def advance_data(metadata: dict[str, Any], payload: bytes) -> dict[str, Any]:
+    """The `data` of an advance request: what `Application.advance` takes in process."""
+    return {"metadata": metadata, "payload": "0x" + payload.hex()}
+
+
 @dataclass(frozen=True)
 class InputMetadata:
     """An input as the chain recorded it (EvmAdvance): the devnet feeds these in order."""
@@ -380,32 +420,30 @@ class RollupHttpServer:
         block_number = self._next_block_number
         self._next_input_index += 1
         self._next_block_number += 1
-        sender = "0x" + request.msg_sender.hex()
         chain_id, app_contract = self.chain_id, self.app_contract
-        randao = hashlib.sha256(block_number.to_bytes(32, "big")).hexdigest()
+        randao = hashlib.sha256(block_number.to_bytes(32, "big")).digest()
         if request.chain_input is not None:  # the chain's own record of the input
             block_number = request.chain_input.block_number
             chain_id, app_contract = request.chain_input.chain_id, request.chain_input.app_contract
-            randao = request.chain_input.prev_randao.to_bytes(32, "big").hex()
-        metadata: dict[str, Any]
-        if self.dialect == "v2":
-            metadata = {
-                "chain_id": chain_id,
-                "app_contract": "0x" + app_contract.hex(),
-                "msg_sender": sender,
-                "input_index": request.input_index,
-                "block_number": block_number,
-                "block_timestamp": request.timestamp,
-                "prev_randao": "0x" + randao,
-            }
-        else:
-            metadata = {
-                "msg_sender": sender,
-                "epoch_index": 0,
-                "input_index": request.input_index,
-                "block_number": block_number,
-                "timestamp": request.timestamp,
-            }
+            randao = request.chain_input.prev_randao.to_bytes(32, "big")
+        metadata = (
+            v2_metadata(
+                msg_sender=request.msg_sender,
+                input_index=request.input_index,
+                block_number=block_number,
+                timestamp=request.timestamp,
+                chain_id=chain_id,
+                app_contract=app_contract,
+                prev_randao=randao,
+            )
+            if self.dialect == "v2"
+            else v1_metadata(
+                msg_sender=request.msg_sender,
+                input_index=request.input_index,
+                block_number=block_number,
+                timestamp=request.timestamp,
+            )
+        )
         return {"request_type": "advance_state", "data": {"metadata": metadata, "payload": payload}}
 
     def _complete(self, request: _Request, status: str, exception: bytes | None = None) -> None:

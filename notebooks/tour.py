@@ -24,6 +24,7 @@ from agents.base import Agent, Market, Pool  # noqa: E402
 from agents.strategies import Arbitrageur  # noqa: E402
 from dapp.addresses import to_checksum_address  # noqa: E402
 from dapp.app import Application, Config  # noqa: E402
+from devnet.rollup_server import advance_data, v2_metadata  # noqa: E402
 
 FAST = os.environ.get("STREAMDEX_FAST") == "1"
 START = 1_700_000_000
@@ -70,17 +71,15 @@ class Sim:
     def _advance(self, sender: bytes, payload: bytes, at: int | None) -> list[dict[str, Any]]:
         if at is not None:
             self.now = max(self.now, at)
-        metadata = {
-            "chain_id": 31337,
-            "app_contract": "0x" + "ab" * 20,
-            "msg_sender": "0x" + sender.hex(),
-            "input_index": self.index,
-            "block_number": 100 + self.index,
-            "block_timestamp": self.now,
-            "prev_randao": "0x" + "00" * 32,
-        }
+        metadata = v2_metadata(
+            msg_sender=sender,
+            input_index=self.index,
+            block_number=100 + self.index,
+            timestamp=self.now,
+            app_contract=bytes.fromhex("ab" * 20),
+        )
         self.index += 1
-        outcome = self.app.advance({"metadata": metadata, "payload": "0x" + payload.hex()})
+        outcome = self.app.advance(advance_data(metadata, payload))
         if not outcome.accepted:
             raise Rejected(json.loads(outcome.reports[0])["message"])
         events: list[dict[str, Any]] = json.loads(outcome.notices[0])["events"]

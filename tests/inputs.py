@@ -7,6 +7,7 @@ from typing import Any
 
 from dapp.addresses import to_checksum_address
 from dapp.app import Application, Config, Outcome
+from devnet import rollup_server
 
 CONFIG = Config()
 APP_CONTRACT = bytes.fromhex("ab" * 20)
@@ -14,25 +15,22 @@ START = 1_700_000_000
 
 
 def v2_metadata(sender: bytes, input_index: int, timestamp: int) -> dict[str, Any]:
-    return {
-        "chain_id": 31337,
-        "app_contract": "0x" + APP_CONTRACT.hex(),
-        "msg_sender": "0x" + sender.hex(),
-        "input_index": input_index,
-        "block_number": 100 + input_index,
-        "block_timestamp": timestamp,
-        "prev_randao": "0x" + "00" * 32,
-    }
+    return rollup_server.v2_metadata(
+        msg_sender=sender,
+        input_index=input_index,
+        block_number=100 + input_index,
+        timestamp=timestamp,
+        app_contract=APP_CONTRACT,
+    )
 
 
 def v1_metadata(sender: bytes, input_index: int, timestamp: int) -> dict[str, Any]:
-    return {
-        "msg_sender": "0x" + sender.hex(),
-        "epoch_index": 0,
-        "input_index": input_index,
-        "block_number": 100 + input_index,
-        "timestamp": timestamp,
-    }
+    return rollup_server.v1_metadata(
+        msg_sender=sender,
+        input_index=input_index,
+        block_number=100 + input_index,
+        timestamp=timestamp,
+    )
 
 
 def erc20_deposit(token: bytes, account: bytes, amount: int, *, v1: bool = False) -> bytes:
@@ -72,7 +70,7 @@ class Driver:
             sender, self.next_index, self.now
         )
         self.next_index += 1
-        return self.app.advance({"metadata": metadata, "payload": "0x" + payload.hex()})
+        return self.app.advance(rollup_server.advance_data(metadata, payload))
 
     def deposit(self, token: bytes, account: bytes, amount: int) -> Outcome:
         portals = CONFIG.v1 if self.dialect == "v1" else CONFIG.v2

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,12 @@ import pytest
 
 from dapp.addresses import ZERO_ADDRESS, to_checksum_address
 from dapp.codec import TRANSFER_SELECTOR, WITHDRAW_ETHER_SELECTOR
+from devnet.chain import free_port
 from devnet.rollup_server import AdvanceResult, RollupHttpServer
 from tests.inputs import APP_CONTRACT, CONFIG, START, action, erc20_deposit, ether_deposit
 from tests.test_app import ALICE, BOB, TOKEN_A, TOKEN_B
 
 ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Node:

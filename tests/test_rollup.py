@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from dapp.rollup import Request, RollupServer, run
+from devnet.chain import free_port
 
 ANSWER = {"error": "TEST", "message": "a handler's report"}
 
@@ -16,12 +16,6 @@ ANSWER = {"error": "TEST", "message": "a handler's report"}
 def report_and_reject_advances(request: Request, server: RollupServer) -> bool:
     server.report(json.dumps(ANSWER).encode())
     return request.get("request_type") != "advance_state"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class FakeNode:
