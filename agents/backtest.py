@@ -201,42 +201,26 @@ def whole(amount: Fraction, decimals: int) -> int:
 
 
 def default_agents(names: list[str], start_price: Fraction, duration: int) -> list[Funded]:
-    """The CLI's agents, funded in proportion to the default pool (1,000 base tokens)."""
+    """The CLI's agents, funded in proportion to the default pool (1,000 base tokens): each
+    trading agent holds `tokens` base tokens and their worth in quote at the start price."""
+    dca_amount = whole(Fraction(10_000), QUOTE_DECIMALS)
+    trading: dict[str, tuple[Callable[[], Agent], int]] = {
+        "arb": (Arbitrageur, 500),
+        "lp": (LiquidityProvider, 100),
+        "monitor": (MispricingMonitor, 100),
+        "momentum": (lambda: PredictorTrader(EwmaMomentum()), 50),
+    }
     built: list[Funded] = []
     for name in names:
-        if name == "arb":
+        if name == "dca":
+            built.append(Funded(DcaBuyer(amount=dca_amount, duration=duration), 0, dca_amount))
+        elif name in trading:
+            make, tokens = trading[name]
             built.append(
                 Funded(
-                    Arbitrageur(),
-                    whole(Fraction(500), BASE_DECIMALS),
-                    whole(500 * start_price, QUOTE_DECIMALS),
-                )
-            )
-        elif name == "dca":
-            amount = whole(Fraction(10_000), QUOTE_DECIMALS)
-            built.append(Funded(DcaBuyer(amount=amount, duration=duration), 0, amount))
-        elif name == "lp":
-            built.append(
-                Funded(
-                    LiquidityProvider(),
-                    whole(Fraction(100), BASE_DECIMALS),
-                    whole(100 * start_price, QUOTE_DECIMALS),
-                )
-            )
-        elif name == "monitor":
-            built.append(
-                Funded(
-                    MispricingMonitor(),
-                    whole(Fraction(100), BASE_DECIMALS),
-                    whole(100 * start_price, QUOTE_DECIMALS),
-                )
-            )
-        elif name == "momentum":
-            built.append(
-                Funded(
-                    PredictorTrader(EwmaMomentum()),
-                    whole(Fraction(50), BASE_DECIMALS),
-                    whole(50 * start_price, QUOTE_DECIMALS),
+                    make(),
+                    whole(Fraction(tokens), BASE_DECIMALS),
+                    whole(tokens * start_price, QUOTE_DECIMALS),
                 )
             )
         else:
