@@ -56,6 +56,13 @@ EOF
 
 COPY dapp ./dapp
 
+# The market statistics (dapp/stats/config.py): token names and decimals, and the stablecoin that
+# prices everything in USD. Part of the image, so every replay values trades the same way. These
+# are the devnet's tokens (`make run` deploys them at these addresses); list your chain's instead.
+COPY tokens.json ./tokens.json
+ENV STREAMDEX_TOKENS="/opt/cartesi/dapp/tokens.json"
+ENV STREAMDEX_STABLECOINS="0x72fE73c1e4170E5047b60c09b36e0DC0dc2410F7"
+
 ENV ROLLUP_HTTP_SERVER_URL="http://127.0.0.1:5004"
 # Not next to the code: the root drive is built just large enough for its files and is owned by
 # root, while the application runs as `dapp`. cartesi.toml's [drives.data] is an empty ext2 drive

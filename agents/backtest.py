@@ -119,7 +119,7 @@ class BacktestVenue:
 
     def pair_json(self, time: int) -> dict[str, Any] | None:
         for found in self.inspect(f"/pairs?at={time}")["pairs"]:
-            tokens = {found["token0"].lower(), found["token1"].lower()}
+            tokens = {found["token0"]["id"].lower(), found["token1"]["id"].lower()}
             if tokens == {BASE, QUOTE}:
                 result: dict[str, Any] = found
                 return result
@@ -154,8 +154,8 @@ class BacktestVenue:
         found = self.pair_json(time)
         if found is None:
             return None
-        r0, r1 = int(found["reserve0"]), int(found["reserve1"])
-        base_first = found["token0"].lower() == BASE
+        r0, r1 = int(found["reserve0_raw"]), int(found["reserve1_raw"])
+        base_first = found["token0"]["id"].lower() == BASE
         return (
             (r0, r1, int(found["total_supply"]))
             if base_first
@@ -174,7 +174,7 @@ class BacktestVenue:
         value += Fraction(held.get(BASE, 0), 10**BASE_DECIMALS) * external_price
         found = self.pair_json(time)
         if found is not None:
-            liquidity = held.get(found["pair"].lower(), 0)
+            liquidity = held.get(found["id"].lower(), 0)
             supply = int(found["total_supply"])
             if liquidity and supply:
                 base_reserve, quote_reserve, _ = self.reserves(time) or (0, 0, 0)

@@ -50,11 +50,11 @@ class Pool:
     def from_json(cls, found: dict[str, Any]) -> Pool:
         """A pair as the `/pair` and `/pairs` inspect routes answer it (addresses lowercased)."""
         return cls(
-            found["pair"].lower(),
-            found["token0"].lower(),
-            found["token1"].lower(),
-            int(found["reserve0"]),
-            int(found["reserve1"]),
+            found["id"].lower(),
+            found["token0"]["id"].lower(),
+            found["token1"]["id"].lower(),
+            int(found["reserve0_raw"]),
+            int(found["reserve1_raw"]),
         )
 
 

@@ -1,8 +1,10 @@
 """`python -m dapp`: open the state database and serve the rollup HTTP server's requests.
 
 Configuration (environment): ROLLUP_HTTP_SERVER_URL (default http://127.0.0.1:5004),
-STREAMDEX_DB (default streamdex.sqlite in the working directory), and the portal addresses of
-dapp.app.Config.from_environment. Logs go to stderr: one JSON line per input.
+STREAMDEX_DB (default streamdex.sqlite in the working directory), the portal addresses of
+dapp.app.Config.from_environment, and the market statistics' STREAMDEX_TOKENS,
+STREAMDEX_STABLECOINS and STREAMDEX_REFERENCE_TOKEN (dapp.stats.config); a configuration that
+cannot be used stops the start with one message. Logs go to stderr: one JSON line per input.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 
 from dapp.app import Application, Config
 from dapp.rollup import DEFAULT_URL, RollupServer, run
+from dapp.stats.config import ConfigError
 from dapp.store import SCHEMA_VERSION
 
 
@@ -23,7 +26,11 @@ def main() -> None:
     )
     url = os.environ.get("ROLLUP_HTTP_SERVER_URL", DEFAULT_URL)
     database = os.environ.get("STREAMDEX_DB", "streamdex.sqlite")
-    application = Application(database, Config.from_environment())
+    try:
+        config = Config.from_environment()
+    except ConfigError as err:
+        sys.exit(f"streamdex cannot start: {err}")
+    application = Application(database, config)
     progress = application.store.progress()
     logging.getLogger("streamdex").info(
         "state in %s (schema %d, last input %s); waiting for the rollup HTTP server at %s "

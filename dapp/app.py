@@ -45,6 +45,8 @@ from dapp.events import Event
 from dapp.inspect import Inspector
 from dapp.ledger import Ledger
 from dapp.rollup import Request, RollupServer
+from dapp.stats.config import MarketConfig
+from dapp.stats.record import Recorder
 from dapp.store import Store
 
 log = logging.getLogger("streamdex.input")
@@ -71,11 +73,13 @@ class Config:
         ether=parse_address("0xFfdbe43d4c855BF7e0f105c400A50857f53AB044"),
     )
     v1_dapp_address_relay: bytes = parse_address("0xF5DE34d6BbC0446E2a45719E718efEbaaE179daE")
+    market: MarketConfig = field(default_factory=MarketConfig)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Config:
         """STREAMDEX_ERC20_PORTAL and STREAMDEX_ETHER_PORTAL (v2), STREAMDEX_V1_ERC20_PORTAL,
-        STREAMDEX_V1_ETHER_PORTAL and STREAMDEX_V1_DAPP_ADDRESS_RELAY override the defaults."""
+        STREAMDEX_V1_ETHER_PORTAL and STREAMDEX_V1_DAPP_ADDRESS_RELAY override the defaults;
+        the market statistics read theirs in dapp.stats.config (ConfigError when unusable)."""
         default = cls()
 
         def address(name: str, fallback: bytes) -> bytes:
@@ -94,6 +98,7 @@ class Config:
             v1_dapp_address_relay=address(
                 "STREAMDEX_V1_DAPP_ADDRESS_RELAY", default.v1_dapp_address_relay
             ),
+            market=MarketConfig.from_environment(environ),
         )
 
 
@@ -112,6 +117,7 @@ class Outcome:
 @dataclass
 class _Applied:
     kind: str
+    actor: bytes | None = None  # the wallet that sent the input (a deposit's depositor)
     vouchers: list[Voucher] = field(default_factory=list)
 
 
@@ -128,7 +134,8 @@ class Application:
         self.pairs = Pairs(self.store, self.ledger, self.events)
         self.twamm = Twamm(self.store, self.ledger, self.pairs, self.events)
         self.router = Router(self.pairs, self.ledger, self.twamm)
-        self.inspector = Inspector(Store(database, read_only=True))
+        self.recorder = Recorder(self.store, self.ledger, self.config.market)
+        self.inspector = Inspector(Store(database, read_only=True), self.config.market)
 
     def close(self) -> None:
         self.store.close()
@@ -183,6 +190,9 @@ class Application:
                         f"({last.last_timestamp})"
                     )
                 self._apply(metadata, payload, last.app_contract, applied)
+                self.recorder.record(
+                    metadata.input_index, metadata.timestamp, applied.actor, self.events
+                )
                 self.store.record_input(metadata.input_index, metadata.timestamp)
                 outcome = Outcome(
                     accepted=True,
@@ -225,6 +235,7 @@ class Application:
         else:
             action = decode_action(payload)
             applied.kind = action.method
+            applied.actor = sender
             # what the sender's stream swaps have earned is theirs to spend (PROTOCOL §4.1)
             self.twamm.settle_recipient(sender, metadata.timestamp)
             context = Context(
@@ -240,6 +251,7 @@ class Application:
             ACTIONS[action.method](context, action.args)
             applied.vouchers = context.vouchers
             return
+        applied.actor = deposit.sender
         self.ledger.deposit(deposit.token, deposit.sender, deposit.amount, metadata.timestamp)
 
     # --- inspect ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from dapp.addresses import to_checksum_address
 
 _AMOUNT = {"amount": True}
+_INTERNAL = {"internal": True}
 
 
 def _amount() -> Any:
@@ -27,6 +28,8 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
+            if f.metadata.get("internal"):
+                continue
             value = getattr(self, f.name)
             if isinstance(value, bytes):
                 out[f.name] = to_checksum_address(value)
@@ -131,6 +134,9 @@ class Swap(Event):
     amount1_in: int = _amount()
     amount0_out: int = _amount()
     amount1_out: int = _amount()
+    # when the trade happened: the input's time, or for the order pools' trades the end of the
+    # interval they executed (dapp.stats files them there); not part of the notice
+    at: int = field(default=0, compare=False, metadata=_INTERNAL)
 
 
 @dataclass(frozen=True)

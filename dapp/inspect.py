@@ -16,9 +16,9 @@ from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any
 
 from dapp.addresses import ZERO_ADDRESS, parse_address, to_checksum_address
-from dapp.amm.pair import Pair, Pairs
+from dapp.amm.pair import Pairs
 from dapp.amm.router import Router
-from dapp.amm.twamm import Order, Twamm, order_pool_address
+from dapp.amm.twamm import Order, Twamm
 from dapp.codec import encode_json, error_payload
 from dapp.errors import (
     BadParameter,
@@ -29,6 +29,10 @@ from dapp.errors import (
 )
 from dapp.events import Event
 from dapp.ledger import MAX_TIMESTAMP, UINT256_MAX, Ledger, Position, Stream
+from dapp.stats import arbitrage
+from dapp.stats import routes as stats_routes
+from dapp.stats.config import MarketConfig
+from dapp.stats.market import Market
 from dapp.store import SCHEMA_VERSION, Store, decode_amount
 
 DEFAULT_PAGE = 100
@@ -68,7 +72,7 @@ class Query:
         value = self.text(name)
         if value is None:
             return default
-        if not value.isascii() or not value.isdigit() or int(value) > maximum:
+        if not value.isascii() or not value.isdigit() or len(value) > 80 or int(value) > maximum:
             raise BadParameter(f"{name} must be an integer from 0 to {maximum}, got {value!r}")
         return int(value)
 
@@ -88,10 +92,11 @@ Route = Callable[["Inspector", list[str], Query], dict[str, Any]]
 class Inspector:
     """Answers inspect paths from a read-only store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, market: MarketConfig | None = None) -> None:
         if not store.read_only:
             raise ValueError("the inspector must read through a read-only store")
         self.store = store
+        self.market_config = market or MarketConfig()
         self.sql = store.connection
         nothing: list[Event] = []  # reads append no events; a write would fail in SQLite anyway
         self.ledger = Ledger(store, nothing)
@@ -148,6 +153,10 @@ class Inspector:
 
     def address_id(self, address: bytes) -> int | None:
         return self.store.address_id(address)
+
+    def market(self) -> Market:
+        """The market statistics of this request's snapshot (prices computed once per request)."""
+        return Market(self.store, self.market_config)
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -256,23 +265,21 @@ def swap(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any
 def pairs(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
     limit, cursor = inspector.page(query)
     at = inspector.at(query)
+    market = inspector.market()
     rows = inspector.sql.execute(
-        "SELECT pair_id, p.address, t0.address, t1.address, reserve0, reserve1 FROM pairs"
-        " JOIN addresses p ON p.id = pair_id"
-        " JOIN addresses t0 ON t0.id = token0_id"
-        " JOIN addresses t1 ON t1.id = token1_id"
-        " WHERE pair_id > ? ORDER BY pair_id LIMIT ?",
+        "SELECT pair_id FROM pairs WHERE pair_id > ? ORDER BY pair_id LIMIT ?",
         (cursor, limit + 1),
     ).fetchall()
     page = rows[:limit]
     return {
         "pairs": [
-            _pair_json(
+            stats_routes.pair_view(
                 inspector,
-                Pair(bytes(a), bytes(t0), bytes(t1), decode_amount(r0), decode_amount(r1)),
+                market,
+                market.pair_by_address(inspector.store.address_of(row[0])),
                 at,
             )
-            for _, a, t0, t1, r0, r1 in page
+            for row in page
         ],
         "next_cursor": page[-1][0] if len(rows) > limit else None,
         "at": at,
@@ -282,7 +289,9 @@ def pairs(inspector: Inspector, params: list[str], query: Query) -> dict[str, An
 def pair(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
     token_a, token_b = parse_address(params[0]), parse_address(params[1])
     at = inspector.at(query)
-    return {**_pair_json(inspector, inspector.pairs.get(token_a, token_b), at), "at": at}
+    stored = inspector.pairs.get(token_a, token_b)
+    market = inspector.market()
+    return stats_routes.pair_view(inspector, market, market.pair_by_address(stored.address), at)
 
 
 def quote(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
@@ -345,6 +354,8 @@ ROUTES: list[tuple[tuple[str, ...], Route]] = [
     (("quote",), quote),
     (("tokens",), tokens),
     (("token", "{address}"), token),
+    *stats_routes.ROUTES,
+    *arbitrage.ROUTES,
 ]
 
 
@@ -381,28 +392,6 @@ def _stream_json(found: Stream, at: int) -> dict[str, Any]:
         "status": found.status_at(at),
         "streamed": str(streamed),
         "remaining": str(found.amount - streamed if found.cancelled_at is None else 0),
-    }
-
-
-def _pair_json(inspector: Inspector, stored: Pair, at: int) -> dict[str, Any]:
-    """The pair at `at`: its stream swaps executed up to then (in memory only)."""
-    view = inspector.twamm.view(stored, at)
-    found, pool = view.pair, view.pool
-    return {
-        "pair": to_checksum_address(found.address),
-        "token0": to_checksum_address(found.token0),
-        "token1": to_checksum_address(found.token1),
-        "reserve0": str(found.reserve0),
-        "reserve1": str(found.reserve1),
-        "total_supply": str(inspector.pairs.total_supply(found)),
-        # as UniswapV2Pair's price0CumulativeLast: price0 is token1 per token0
-        "price0": _ratio(found.reserve1, found.reserve0),
-        "price1": _ratio(found.reserve0, found.reserve1),
-        "order_pools": {
-            "account": to_checksum_address(order_pool_address(found.address)),
-            "sale_rate0": str(pool.sale_rate0),
-            "sale_rate1": str(pool.sale_rate1),
-        },
     }
 
 

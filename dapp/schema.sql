@@ -146,3 +146,163 @@ CREATE TABLE swap_orders (
 CREATE INDEX swap_orders_by_end ON swap_orders (pair_id, end_at) WHERE settled = 0;
 CREATE INDEX swap_orders_by_recipient ON swap_orders (recipient_id) WHERE settled = 0;
 CREATE INDEX swap_orders_by_trader ON swap_orders (trader_id);
+
+-- Pairs by their second token (a token's pairs are those listing it first or second).
+CREATE INDEX pairs_by_token1 ON pairs (token1_id);
+
+-- === Market statistics (dapp/stats) =============================================================
+-- Written by dapp/stats/record.py from each accepted input's events, inside the input's
+-- transaction; read by the stats routes. USD columns are fixed point 10**18 (dapp/stats/numbers),
+-- valued at the prices of the state after the input; times are seconds. Every log is
+-- append-only and ordered by (ts, id).
+
+-- What the recorder carries from one input to the next, per pair.
+CREATE TABLE stat_pairs (
+    pair_id       INTEGER PRIMARY KEY,
+    created_at    INTEGER NOT NULL,
+    created_input INTEGER NOT NULL,
+    reserve0      NOT NULL,                 -- after the pair's last recorded event
+    reserve1      NOT NULL,
+    tracked_usd   NOT NULL                  -- its tracked reserve USD then (part of stat_totals)
+);
+
+-- Every swap, in processing order; id is the trade_id. A pair's executed stream-swap flow is a
+-- swap too (stream = 1, account = the order pools, ts = the end of the executed interval).
+-- The c_ columns are the pair's running totals up to and including the row, so that a window
+-- of a pair is the difference of two rows found through swap_log_by_pair.
+CREATE TABLE swap_log (
+    id              INTEGER PRIMARY KEY,
+    pair_id         INTEGER NOT NULL,
+    ts              INTEGER NOT NULL,
+    input_index     INTEGER NOT NULL,
+    event_index     INTEGER NOT NULL,
+    stream          INTEGER NOT NULL,
+    account_id      INTEGER NOT NULL,       -- the taker: the input's sender, or the order pools
+    sender_id       INTEGER NOT NULL,       -- as in the Swap event
+    to_id           INTEGER NOT NULL,
+    amount0_in      NOT NULL,
+    amount1_in      NOT NULL,
+    amount0_out     NOT NULL,
+    amount1_out     NOT NULL,
+    reserve0        NOT NULL,               -- after the swap
+    reserve1        NOT NULL,
+    amount_usd      NOT NULL,               -- tracked (whitelisted sides only)
+    amount_usd_untracked NOT NULL,
+    fee_usd         NOT NULL,
+    c_volume0       NOT NULL,               -- Σ |amount0_in − amount0_out|
+    c_volume1       NOT NULL,
+    c_in0           NOT NULL,               -- Σ amount0_in (the fee is 0.3% of it)
+    c_in1           NOT NULL,
+    c_usd           NOT NULL,
+    c_usd_untracked NOT NULL,
+    c_fee_usd       NOT NULL,
+    c_count         INTEGER NOT NULL,
+    c_out0          INTEGER NOT NULL        -- swaps that took token0 out of the pair
+);
+CREATE INDEX swap_log_by_pair ON swap_log (pair_id, ts);
+CREATE INDEX swap_log_by_ts ON swap_log (ts);
+CREATE INDEX swap_log_by_account ON swap_log (account_id, ts);
+
+-- Every Mint and Burn; c_ columns as in swap_log.
+CREATE TABLE liquidity_log (
+    id          INTEGER PRIMARY KEY,
+    pair_id     INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,
+    input_index INTEGER NOT NULL,
+    event_index INTEGER NOT NULL,
+    burn        INTEGER NOT NULL,           -- 0: Mint, 1: Burn
+    account_id  INTEGER NOT NULL,           -- the input's sender
+    sender_id   INTEGER NOT NULL,
+    to_id       INTEGER NOT NULL,
+    amount0     NOT NULL,
+    amount1     NOT NULL,
+    liquidity   NOT NULL,
+    amount_usd  NOT NULL,
+    reserve0    NOT NULL,
+    reserve1    NOT NULL,
+    c_mints     INTEGER NOT NULL,
+    c_burns     INTEGER NOT NULL
+);
+CREATE INDEX liquidity_log_by_pair ON liquidity_log (pair_id, ts);
+CREATE INDEX liquidity_log_by_kind ON liquidity_log (burn, ts);
+CREATE INDEX liquidity_log_by_account ON liquidity_log (account_id, ts);
+
+-- Every StreamCreated and StreamCancelled, for account activity.
+CREATE TABLE stream_log (
+    id          INTEGER PRIMARY KEY,
+    ts          INTEGER NOT NULL,
+    input_index INTEGER NOT NULL,
+    event_index INTEGER NOT NULL,
+    cancelled   INTEGER NOT NULL,           -- 0: created, 1: cancelled
+    stream_id   INTEGER NOT NULL,
+    token_id    INTEGER NOT NULL,
+    sender_id   INTEGER NOT NULL,
+    receiver_id INTEGER NOT NULL,
+    amount      NOT NULL,                   -- created: the deposit; cancelled: the refund
+    amount_usd  NOT NULL
+);
+CREATE INDEX stream_log_by_sender ON stream_log (sender_id, ts);
+CREATE INDEX stream_log_by_receiver ON stream_log (receiver_id, ts);
+
+-- Hour (span 3600) and day (span 86400) buckets that saw activity; `data` is a JSON array in the
+-- field order of dapp/stats/record.PairCandle and TokenCandle.
+CREATE TABLE pair_candles (
+    pair_id INTEGER NOT NULL,
+    span    INTEGER NOT NULL,
+    start   INTEGER NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (pair_id, span, start)
+) WITHOUT ROWID;
+
+CREATE TABLE token_candles (
+    token_id INTEGER NOT NULL,
+    span     INTEGER NOT NULL,
+    start    INTEGER NOT NULL,
+    data     TEXT NOT NULL,
+    PRIMARY KEY (token_id, span, start)
+) WITHOUT ROWID;
+
+-- Per token: what all pairs hold of it.
+CREATE TABLE stat_tokens (
+    token_id  INTEGER PRIMARY KEY,
+    liquidity NOT NULL
+);
+
+-- Σ tracked reserve USD over pairs (each as of its last event), and its value at the end of each
+-- hour that changed it, for the change of TVL over a window.
+CREATE TABLE stat_totals (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    tvl_usd NOT NULL
+);
+INSERT INTO stat_totals (id, tvl_usd) VALUES (1, 0);
+CREATE TABLE tvl_hours (
+    start   INTEGER PRIMARY KEY,
+    tvl_usd NOT NULL
+);
+
+-- Per account: `data` (JSON array, field order of dapp/stats/record.AccountFigures) for the wallet
+-- features; last_swap_ts counts unique traders in a window.
+CREATE TABLE stat_accounts (
+    account_id   INTEGER PRIMARY KEY,
+    last_swap_ts INTEGER,
+    data         TEXT NOT NULL
+);
+CREATE INDEX stat_accounts_by_swap ON stat_accounts (last_swap_ts) WHERE last_swap_ts IS NOT NULL;
+
+-- Per account and pair: when it last swapped there, and whether it provided liquidity.
+CREATE TABLE stat_account_pairs (
+    account_id   INTEGER NOT NULL,
+    pair_id      INTEGER NOT NULL,
+    last_swap_ts INTEGER,
+    provided     INTEGER NOT NULL,
+    PRIMARY KEY (account_id, pair_id)
+) WITHOUT ROWID;
+CREATE INDEX stat_account_pairs_by_swap ON stat_account_pairs (pair_id, last_swap_ts)
+    WHERE last_swap_ts IS NOT NULL;
+
+-- Per account: every token it swapped, provided or streamed.
+CREATE TABLE stat_account_tokens (
+    account_id INTEGER NOT NULL,
+    token_id   INTEGER NOT NULL,
+    PRIMARY KEY (account_id, token_id)
+) WITHOUT ROWID;

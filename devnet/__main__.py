@@ -21,7 +21,9 @@ from typing import Any
 
 from web3 import Web3
 
-from devnet.chain import ANVIL_MNEMONIC, Anvil, deploy, rollups_abi
+from dapp.addresses import parse_address
+from dapp.stats.config import TokenInfo, write_token_file
+from devnet.chain import ANVIL_MNEMONIC, Anvil, Deployment, deploy, rollups_abi
 from devnet.chain_v1 import deploy_v1, v1_abi
 from devnet.claims_v1 import V1Claimer
 from devnet.instance import Instance, InstanceConfig
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         input_box = web3.eth.contract(
             address=Web3.to_checksum_address(deployment.input_box), abi=rollups_abi("InputBox")
         )
+        market = market_environment(deployment, state_dir / "tokens.json")
         application = web3.eth.contract(
             address=Web3.to_checksum_address(deployment.application),
             abi=rollups_abi("Application"),
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
                 environment={
                     "STREAMDEX_ERC20_PORTAL": deployment.erc20_portal,
                     "STREAMDEX_ETHER_PORTAL": deployment.ether_portal,
+                    **market,
                 },
             ),
             web3,
@@ -128,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
                     deployment_block=v1_deployment.deployment_block,
                     database=state_dir / "streamdex-v1.sqlite",
                     record=state_dir / "node-v1.sqlite",
-                    environment={},  # the v1.4 portals and relay are the application's defaults
+                    # the v1.4 portals and relay are the application's defaults
+                    environment=market,
                 ),
                 web3,
                 args.host,
@@ -153,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
             v1_description = {
                 **v1_deployment.to_json(),
                 "inspect_url": f"{base}/v1/inspect/",
+                "api_url": f"{base}/v1/api/",
+                "docs_url": f"{base}/v1/docs",
                 "outputs_url": f"{base}/v1/outputs",
                 "rollup_url": v1.server.url,
             }
@@ -165,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
                 symbol: token["decimals"] for symbol, token in chain["tokens"].items()
             },
             "inspect_url": f"{base}/inspect/",
+            "api_url": f"{base}/api/",
+            "docs_url": f"{base}/docs",
             "outputs_url": f"{base}/outputs",
             "rollup_url": v2.server.url,
         }
@@ -186,6 +195,22 @@ def main(argv: list[str] | None = None) -> None:
         anvil.stop()
 
 
+def market_environment(deployment: Deployment, tokens_file: Path) -> dict[str, str]:
+    """The market statistics' configuration for the devnet's tokens: their metadata in a
+    STREAMDEX_TOKENS file, and USDC as the stablecoin that prices everything in USD."""
+    write_token_file(
+        tokens_file,
+        {
+            parse_address(token.address): TokenInfo(token.symbol, token.name, token.decimals)
+            for token in deployment.tokens.values()
+        },
+    )
+    return {
+        "STREAMDEX_TOKENS": str(tokens_file.resolve()),
+        "STREAMDEX_STABLECOINS": deployment.tokens["USDC"].address,
+    }
+
+
 def ready_table(description: dict[str, Any]) -> str:
     rows = [
         ("RPC", f"{description['rpc_url']} (chain {description['chain_id']})"),
@@ -195,6 +220,8 @@ def ready_table(description: dict[str, Any]) -> str:
         ("Application", description["application"]),
         ("Authority", description["authority"]),
         ("inspect", description["inspect_url"] + "{path}   e.g. …/inspect/health"),
+        ("stats API", description["api_url"] + "{route}   e.g. …/api/coingecko/tickers"),
+        ("API docs", description["docs_url"]),
         ("outputs", description["outputs_url"]),
     ]
     rows += [

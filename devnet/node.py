@@ -9,7 +9,9 @@ has already accepted (ALREADY_PROCESSED), so an input that was fed but not yet r
 the devnet stopped is never applied twice.
 
 For users it serves, like the Cartesi node, `GET /inspect/{url-encoded path}` and
-`POST /inspect/{app}` (the raw body is the payload), and `GET /outputs`.
+`POST /inspect/{app}` (the raw body is the payload), and `GET /outputs`; for REST clients
+`GET /api/{route}?{query}` (the inspect answer as the body, errors as HTTP statuses) and
+`GET /docs` (Swagger UI from npm `swagger-ui-dist`, served from `node_modules/`).
 """
 
 from __future__ import annotations
@@ -263,11 +265,104 @@ def inspect_answer(server: RollupHttpServer, payload: bytes, processed: int) -> 
 Inspect = Callable[[bytes], dict[str, Any]]
 Outputs = Callable[[], list[dict[str, Any]]]
 
+JSON_UTF8 = "application/json; charset=utf-8"
+# REST clients (dashboards, price aggregators) call /api/ from browsers on other origins
+CORS = (("Access-Control-Allow-Origin", "*"),)
+GATEWAY_METHODS = "GET, HEAD"
+NOT_FOUND_ERRORS = frozenset(
+    {"UNKNOWN_ROUTE", "PAIR_NOT_FOUND", "STREAM_NOT_FOUND", "SWAP_NOT_FOUND"}
+)
+SWAGGER_UI_DIST = Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
+# The only files served under /docs/: a name outside this table never reaches the file system.
+SWAGGER_UI_ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
+# Every reference is relative, so the page works under any prefix (`/docs` loads
+# `docs/swagger-ui.css` and `api/openapi.json`; `/v1/docs` their `/v1/` twins) and behind a
+# proxy. `validatorUrl: null`: Swagger UI would otherwise send the spec to validator.swagger.io.
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>streamdex API</title>
+    <link rel="stylesheet" type="text/css" href="docs/swagger-ui.css">
+    <link rel="icon" type="image/png" href="docs/favicon-32x32.png" sizes="32x32">
+    <link rel="icon" type="image/png" href="docs/favicon-16x16.png" sizes="16x16">
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="docs/swagger-ui-bundle.js" charset="utf-8"></script>
+    <script src="docs/swagger-ui-standalone-preset.js" charset="utf-8"></script>
+    <script>
+      window.onload = function () {
+        window.ui = SwaggerUIBundle({
+          url: "api/openapi.json",
+          dom_id: "#swagger-ui",
+          deepLinking: true,
+          validatorUrl: null,
+          presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+          layout: "StandaloneLayout",
+        });
+      };
+    </script>
+  </body>
+</html>
+"""
+
+
+def api_status(document: object) -> int:
+    """The HTTP status of an inspect answer served as a REST resource: 200 unless it is a
+    PROTOCOL §5 error object, then 404 for what does not exist, 500 for the application's own
+    failure and 400 for the rest (a malformed or missing parameter is the caller's)."""
+    if not isinstance(document, dict) or "error" not in document:
+        return 200
+    code = str(document["error"])
+    if code in NOT_FOUND_ERRORS or code.endswith("_NOT_FOUND"):
+        return 404
+    return 500 if code == "INTERNAL_ERROR" else 400
+
+
+def api_answer(inspect: Inspect, payload: str) -> tuple[int, bytes]:
+    """`GET /api/{route}?{query}`: the inspect of `/{route}?{query}`, its first report as the
+    body (the application's JSON, byte for byte) and the status `api_status` gives it; 502
+    when the application gave no JSON answer."""
+    try:
+        answer = inspect(payload.encode())
+        report = bytes.fromhex(answer["reports"][0]["payload"][2:])
+        return api_status(json.loads(report)), report
+    except Exception as err:  # the application is down, too slow, silent or not JSON
+        message = f"no JSON answer from the application ({type(err).__name__}: {err})"
+        return 502, json.dumps({"error": "NO_ANSWER", "message": message}).encode()
+
+
+def docs_asset(name: str) -> tuple[int, bytes, str]:
+    """`/docs` (name "") or one whitelisted Swagger UI file: (status, body, content type)."""
+    if not SWAGGER_UI_DIST.is_dir():
+        text = "Swagger UI is not installed (node_modules/swagger-ui-dist): run `make install`\n"
+        return 503, text.encode(), "text/plain; charset=utf-8"
+    if name == "":
+        return 200, DOCS_PAGE.encode(), "text/html; charset=utf-8"
+    if name not in SWAGGER_UI_ASSETS:
+        return 404, b"not found\n", "text/plain; charset=utf-8"
+    return 200, (SWAGGER_UI_DIST / name).read_bytes(), SWAGGER_UI_ASSETS[name]
+
+
+def is_gateway(path: str) -> bool:
+    """Whether a path (the instance prefix removed) is one of the GET-only REST routes."""
+    path = urllib.parse.urlsplit(path).path
+    return path.startswith("/api/") or path == "/docs" or path.startswith("/docs/")
+
 
 def serve_http(host: str, port: int, applications: dict[str, tuple[Inspect, Outputs]]) -> Any:
     """The user-facing endpoint, on a thread of its own: for each application prefix
     ("" for the v2 one, "/v1" for the v1 one) `GET {prefix}/inspect/{path}`,
-    `POST {prefix}/inspect/{application}` and `GET {prefix}/outputs`, all JSON."""
+    `POST {prefix}/inspect/{application}` and `GET {prefix}/outputs`, all JSON like the
+    Cartesi node; and for REST clients `GET {prefix}/api/{route}?{query}` (the inspect answer
+    itself, with an HTTP status) and `GET {prefix}/docs` (Swagger UI over `/api/openapi.json`)."""
 
     def route(path: str) -> tuple[Inspect, Outputs, str] | None:
         for prefix in sorted(applications, key=len, reverse=True):
@@ -277,31 +372,92 @@ def serve_http(host: str, port: int, applications: dict[str, tuple[Inspect, Outp
         return None
 
     class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, document: object) -> None:
-            body = json.dumps(document).encode()
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str,
+            headers: tuple[tuple[str, str], ...] = (),
+        ) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _answer(self, status: int, document: object) -> None:
+            self._send(status, json.dumps(document).encode(), "application/json")
+
+        def _gateway(self, inspect: Inspect, path: str) -> None:
+            """`/api/...` and `/docs...` (`path` without the instance prefix)."""
+            if path.startswith("/api/"):
+                status, body = api_answer(inspect, path[len("/api") :])
+                self._send(status, body, JSON_UTF8, CORS)
+                return
+            name = urllib.parse.urlsplit(path).path[len("/docs") :]
+            if name == "/":  # the page's relative references need it at `/docs`
+                self._send(301, b"", "text/plain", (("Location", "../docs"),))
+                return
+            status, body, content_type = docs_asset(name.removeprefix("/"))
+            self._send(status, body, content_type)
+
+        def _not_allowed(self) -> bool:
+            """405 for anything but GET and HEAD on the REST routes; False elsewhere."""
+            found = route(self.path)
+            if found is None or not is_gateway(found[2]):
+                return False
+            body = {"error": "METHOD_NOT_ALLOWED", "message": f"{self.command}: use GET"}
+            headers = (*CORS, ("Allow", GATEWAY_METHODS))
+            self._send(405, json.dumps(body).encode(), JSON_UTF8, headers)
+            return True
 
         def do_GET(self) -> None:
             found = route(self.path)
-            if found is not None and found[2].startswith("/inspect/"):
+            if found is not None and is_gateway(found[2]):
+                self._gateway(found[0], found[2])
+            elif found is not None and found[2].startswith("/inspect/"):
                 path = urllib.parse.unquote(found[2][len("/inspect/") :])
                 self._answer(200, found[0](path.encode()))
             elif found is not None and found[2].rstrip("/") == "/outputs":
                 self._answer(200, found[1]())
             else:
-                self._answer(404, {"error": "use /inspect/{path} or /outputs (v1: /v1/...)"})
+                self._answer(
+                    404,
+                    {"error": "use /inspect/{path}, /outputs, /api/{route} or /docs (v1: /v1/...)"},
+                )
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
 
         def do_POST(self) -> None:
+            if self._not_allowed():
+                return
             found = route(self.path)
             if found is None or not found[2].startswith("/inspect"):
                 self._answer(404, {"error": "POST /inspect/{application} with the payload"})
                 return
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self._answer(200, found[0](body))
+
+        def _other_method(self) -> None:
+            """405 on the REST routes; elsewhere the standard library's 501, as before."""
+            if not self._not_allowed():
+                self.send_error(501, f"Unsupported method ({self.command!r})")
+
+        def do_PUT(self) -> None:
+            self._other_method()
+
+        def do_PATCH(self) -> None:
+            self._other_method()
+
+        def do_DELETE(self) -> None:
+            self._other_method()
+
+        def do_OPTIONS(self) -> None:
+            self._other_method()
 
         def log_message(self, *args: object) -> None:
             pass

@@ -111,7 +111,10 @@ class Sim:
         """(CTSI, USDC) reserves of the pair, stream swaps executed up to `at`."""
         when = f"?at={at}" if at is not None else ""
         pair = self.inspect(f"/pair/{CTSI}/{USDC}{when}")
-        by_token = {pair["token0"]: int(pair["reserve0"]), pair["token1"]: int(pair["reserve1"])}
+        by_token = {
+            pair["token0"]["id"]: int(pair["reserve0_raw"]),
+            pair["token1"]["id"]: int(pair["reserve1_raw"]),
+        }
         return by_token[CTSI], by_token[USDC]
 
     def price(self, at: int | None = None) -> float:

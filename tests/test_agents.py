@@ -128,7 +128,7 @@ def test_tokens_are_conserved_across_a_whole_run() -> None:
         accounts = [
             *result.accounts.values(),
             SEEDER,
-            pair["pair"].lower(),
+            pair["id"].lower(),
             pair["order_pools"]["account"].lower(),
         ]
         for token in (BASE, QUOTE):

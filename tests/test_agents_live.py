@@ -174,8 +174,11 @@ class FakeClient:
         if path.startswith("/health"):
             return {"last_timestamp": 900}
         if path.startswith("/pairs"):
-            pair = {"pair": "0x" + "cc" * 20, "token0": TOKEN_A, "token1": TOKEN_B}
-            return {"pairs": [{**pair, "reserve0": "10", "reserve1": "20"}], "next_cursor": None}
+            pair = {"id": "0x" + "cc" * 20, "token0": {"id": TOKEN_A}, "token1": {"id": TOKEN_B}}
+            return {
+                "pairs": [{**pair, "reserve0_raw": "10", "reserve1_raw": "20"}],
+                "next_cursor": None,
+            }
         return {"balances": [{"token": TOKEN_A, "available": "5"}]}
 
     def send(self, method: str, **args: Any) -> int:

@@ -139,6 +139,10 @@ def test_devnet_json_and_both_inspect_forms(devnet: Devnet) -> None:
     for key in ("rpc_url", "chain_id", "input_box", "erc20_portal", "ether_portal", "application"):
         assert description[key]
     assert description["token_decimals"] == {"USDC": 6, "CTSI": 18}
+    # the tokens the machine image is configured with (Dockerfile) are the ones deployed here
+    shipped = json.loads((ROOT / "tokens.json").read_text())
+    assert {entry["symbol"]: entry["address"] for entry in shipped} == description["tokens"]
+    assert json.loads((devnet.state / "tokens.json").read_text()) == shipped
     assert len(description["accounts"]) == 10
     url = description["inspect_url"]
     with urllib.request.urlopen(url + urllib.parse.quote("health", safe="")) as answer:

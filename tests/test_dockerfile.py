@@ -18,6 +18,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from dapp.stats.config import MarketConfig
+from devnet.chain import TEST_TOKENS
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 CARTESI_TOML = ROOT / "cartesi.toml"
@@ -29,7 +32,7 @@ MACHINE_RAM = 128 * MIB
 # DESIGN targets: 10 million open streams at no more than 200 bytes each.
 STATE_BYTES = 10_000_000 * 200
 # What the image may take from the build context: the application package and its requirements.
-CONTEXT_SOURCES = {"dapp", "requirements.txt"}
+CONTEXT_SOURCES = {"dapp", "requirements.txt", "tokens.json"}
 GUEST_TOOLS = re.compile(r"machine-(?:guest|emulator)-tools")
 
 
@@ -360,8 +363,8 @@ def test_only_the_application_and_its_requirements_come_from_the_build_context(
                 continue
             name = PurePosixPath(source).as_posix().removeprefix("./")
             assert name in CONTEXT_SOURCES, (
-                f"line {instruction.line}: {source} from the build context; only dapp/ and "
-                "requirements.txt belong in the machine"
+                f"line {instruction.line}: {source} from the build context; only dapp/, "
+                "requirements.txt and tokens.json belong in the machine"
             )
             taken.add(name)
     assert taken == CONTEXT_SOURCES
@@ -420,6 +423,26 @@ def test_state_lives_on_the_writable_data_drive_not_beside_the_code(
     assert not re.search(r"[kmgt]ib?$", str(drive.get("size")), re.IGNORECASE), (
         "earlier CLI releases read sizes like 2Gi or 2GiB as 2 bytes: write 2GB"
     )
+
+
+def test_the_market_configuration_in_the_image_loads_and_names_the_devnet_tokens(
+    image: list[Instruction],
+) -> None:
+    """The image's STREAMDEX_TOKENS is the copied tokens.json, its stablecoin has decimals, and
+    the addresses are those `make run` deploys (USDC 6 decimals, CTSI 18)."""
+    values = env(image)
+    assert values["STREAMDEX_TOKENS"] == str(workdir(image) / "tokens.json")
+    config = MarketConfig.from_environment(
+        {
+            "STREAMDEX_TOKENS": str(ROOT / "tokens.json"),
+            "STREAMDEX_STABLECOINS": values["STREAMDEX_STABLECOINS"],
+        }
+    )
+    by_symbol = {info.symbol: (address, info.decimals) for address, info in config.tokens.items()}
+    assert by_symbol["USDC"][1] == 6 and by_symbol["CTSI"][1] == 18
+    assert config.stablecoins == (by_symbol["USDC"][0],)
+    deployed = {spec.symbol: spec.decimals for spec in TEST_TOKENS}
+    assert {symbol: decimals for symbol, (_, decimals) in by_symbol.items()} == deployed
 
 
 def test_dockerignore_sends_only_the_application_to_the_builder() -> None:

@@ -174,7 +174,7 @@ class Pairs:
         self.ledger.add_volume(pair.token0, amount0_in + amount0_out)
         self.ledger.add_volume(pair.token1, amount1_in + amount1_out)
         self.events.append(
-            Swap(pair.address, sender, to, amount0_in, amount1_in, amount0_out, amount1_out)
+            Swap(pair.address, sender, to, amount0_in, amount1_in, amount0_out, amount1_out, now)
         )
 
     def swap_with_order_pools(
@@ -208,7 +208,7 @@ class Pairs:
         self.ledger.add_volume(pair.token0, amount0_in + amount0_out)
         self.ledger.add_volume(pair.token1, amount1_in + amount1_out)
         self.events.append(
-            Swap(pair.address, pools, pools, amount0_in, amount1_in, amount0_out, amount1_out)
+            Swap(pair.address, pools, pools, amount0_in, amount1_in, amount0_out, amount1_out, now)
         )
 
     def _balances(self, pair: Pair, now: int) -> tuple[int, int]:

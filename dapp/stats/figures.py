@@ -1,0 +1,170 @@
+"""The rows the statistics keep per period and per account, and how they are stored.
+
+Each is a flat record of integers (None where there is no value, e.g. no USD price), stored as
+a JSON array in field order: one read and one write per bucket per input, with no arithmetic in
+SQL (uint256 sums overflow SQLite's 64-bit integers). Changing a field's order is a schema change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T", bound="Figures")
+
+HOUR = 3600
+DAY = 86400
+SPANS = {"1h": HOUR, "1d": DAY}
+
+
+@dataclass
+class Figures:
+    def dump(self) -> str:
+        return json.dumps(dataclasses.astuple(self), separators=(",", ":"))
+
+    @classmethod
+    def load(cls: type[T], text: str) -> T:
+        return cls(*json.loads(text))
+
+
+@dataclass
+class PairCandle(Figures):
+    """A pair's hour or day (Uniswap's PairHourData/PairDayData, plus OHLC).
+
+    The open, high, low and close are kept as the reserves at those events, so the price can be
+    shown exactly in either orientation (token1 per token0, or its inverse)."""
+
+    open0: int
+    open1: int
+    high0: int
+    high1: int
+    low0: int
+    low1: int
+    close0: int
+    close1: int
+    volume0: int = 0
+    volume1: int = 0
+    in0: int = 0
+    in1: int = 0
+    volume_usd: int = 0
+    volume_usd_untracked: int = 0
+    fees_usd: int = 0
+    swap_count: int = 0
+    tx_count: int = 0
+    reserve_usd: int = 0  # tracked, at the close
+    supply: int = 0  # LP tokens, at the close
+
+    @classmethod
+    def opening(cls, reserve0: int, reserve1: int) -> PairCandle:
+        return cls(*(reserve0, reserve1) * 4)
+
+    def price_event(self, reserve0: int, reserve1: int) -> None:
+        """Fold in the mid price after an event (reserve1 / reserve0)."""
+        if _above(reserve0, reserve1, self.high0, self.high1):
+            self.high0, self.high1 = reserve0, reserve1
+        if _above(self.low0, self.low1, reserve0, reserve1):
+            self.low0, self.low1 = reserve0, reserve1
+        self.close0, self.close1 = reserve0, reserve1
+
+
+def _above(a0: int, a1: int, b0: int, b1: int) -> bool:
+    """Whether a1/a0 > b1/b0, with an empty side (0) reading as no price, below every price."""
+    if a0 == 0 or a1 == 0:
+        return False
+    if b0 == 0 or b1 == 0:
+        return True
+    return a1 * b0 > b1 * a0
+
+
+@dataclass
+class TokenCandle(Figures):
+    """A token's hour or day (Uniswap's TokenHourData/TokenDayData): its USD price OHLC (None
+    while unpriced), what was traded of it and what all pairs held of it at the close."""
+
+    price_open: int | None
+    price_high: int | None
+    price_low: int | None
+    price_close: int | None
+    volume: int = 0
+    volume_usd: int = 0
+    volume_usd_untracked: int = 0
+    fees_usd: int = 0
+    liquidity: int = 0
+    liquidity_usd: int | None = None
+    tx_count: int = 0
+
+    @classmethod
+    def opening(cls, price: int | None) -> TokenCandle:
+        return cls(price, price, price, price)
+
+    def price_event(self, price: int | None) -> None:
+        if price is None:
+            return
+        if self.price_open is None:
+            self.price_open = price
+        self.price_high = price if self.price_high is None else max(self.price_high, price)
+        self.price_low = price if self.price_low is None else min(self.price_low, price)
+        self.price_close = price
+
+
+@dataclass
+class AccountFigures(Figures):
+    """What one wallet did, summed as it happened (the inputs of stats-routes §5's features).
+
+    Counts of swaps are of inputs (a multi-hop swap is one), as Spectral counts transactions;
+    USD sums are over the Swap events, as Uniswap's `User.usdSwapped`."""
+
+    first_ts: int | None = None
+    last_ts: int | None = None
+    last_input: int | None = None
+    action_count: int = 0
+    active_days: int = 0
+    swap_count: int = 0
+    swap_usd: int = 0
+    swap_usd_untracked: int = 0
+    buy_count: int = 0
+    sell_count: int = 0
+    buy_usd: int = 0
+    sell_usd: int = 0
+    received_usd: int = 0
+    paid_usd: int = 0
+    fees_usd: int = 0
+    max_impact_bps: int = 0
+    last_swap_input: int | None = None
+    mint_count: int = 0
+    mint_usd: int = 0
+    first_mint_ts: int | None = None
+    burn_count: int = 0
+    burn_usd: int = 0
+    stream_out_count: int = 0
+    stream_out_usd: int = 0
+    stream_in_count: int = 0
+    stream_in_usd: int = 0
+    cancel_count: int = 0
+    cancelled_against_count: int = 0
+    last_cancel_ts: int | None = None
+    cancel_refund_usd: int = 0
+    stream_swap_count: int = 0
+    stream_swap_usd: int = 0
+
+    def acted(self, input_index: int, timestamp: int) -> None:
+        """Count an input the wallet sent (once per input)."""
+        if self.last_input == input_index:
+            return
+        if self.first_ts is None:
+            self.first_ts = timestamp
+        if self.last_ts is None or timestamp // DAY != self.last_ts // DAY:
+            self.active_days += 1
+        self.last_ts = timestamp
+        self.last_input = input_index
+        self.action_count += 1
+
+
+def period_start(timestamp: int, span: int) -> int:
+    return timestamp - timestamp % span
+
+
+def as_json(figures: Figures) -> dict[str, Any]:
+    return dataclasses.asdict(figures)

@@ -1,0 +1,136 @@
+"""USD prices from the pairs themselves, with no outside feed (stats-routes §1).
+
+A stablecoin is worth one dollar. The reference token is worth the reserve-weighted price of
+its pairs with the stablecoins (Uniswap's `getEthPriceInUSD`). Any other token takes its price
+from its deepest pair with a whitelisted token (the stablecoins, then the reference token),
+measured by the dollars on the whitelisted side; a token with no such pair is unpriced (None),
+never guessed. Prices are USD per whole token, fixed point 10**18, rounded toward zero.
+
+Tiering by kind instead of chaining through stored prices (Uniswap's `findEthPerToken`) makes a
+price a pure function of the current reserves: no recursion, no staleness, and inspect computes
+exactly what an advance would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from dapp.stats.config import MarketConfig
+from dapp.stats.numbers import SCALE
+from dapp.store import Store, decode_amount
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A token's price and where it came from: stable, reference, or the pair it was read in."""
+
+    usd: int | None
+    via: str  # "stable", "reference", "pair" or "unpriced"
+    via_pair: bytes | None = None
+
+
+UNPRICED = Quote(None, "unpriced")
+
+
+class Pricing:
+    """Prices at the store's current reserves, each computed once per instance."""
+
+    def __init__(self, store: Store, config: MarketConfig) -> None:
+        self.store = store
+        self.config = config
+        self._quotes: dict[bytes, Quote] = {}
+
+    def usd(self, token: bytes) -> int | None:
+        return self.quote(token).usd
+
+    def value(self, token: bytes, amount: int) -> int | None:
+        """What `amount` base units of `token` are worth in USD (fixed point), or None."""
+        price = self.usd(token)
+        if price is None:
+            return None
+        value: int = amount * price // 10 ** self.config.decimals(token)
+        return value
+
+    def quote(self, token: bytes) -> Quote:
+        known = self._quotes.get(token)
+        if known is None:
+            known = self._quotes[token] = self._compute(token)
+        return known
+
+    @property
+    def priced(self) -> bool:
+        """Whether any USD figure can exist: at least one stablecoin is configured."""
+        return bool(self.config.stablecoins)
+
+    def reference_breakdown(self) -> list[tuple[bytes, bytes, int, int]]:
+        """(pair, stablecoin, reference reserve, stablecoin reserve) of every stable pair."""
+        reference = self.config.reference_token
+        rows: list[tuple[bytes, bytes, int, int]] = []
+        if reference is None or reference in self.config.stablecoins:
+            return rows
+        for stablecoin in self.config.stablecoins:
+            found = self.reserves(reference, stablecoin)
+            if found is not None and found[1] > 0 and found[2] > 0:
+                rows.append((found[0], stablecoin, found[1], found[2]))
+        return rows
+
+    def _compute(self, token: bytes) -> Quote:
+        config = self.config
+        if token in config.stablecoins:
+            return Quote(SCALE, "stable")
+        if token == config.reference_token:
+            return self._reference()
+        best: tuple[int, int, bytes] | None = None  # (USD on the whitelisted side, price, pair)
+        for anchor in config.whitelist:
+            anchor_price = self.quote(anchor).usd
+            found = self.reserves(token, anchor)
+            if not anchor_price or found is None:
+                continue
+            pair, reserve_token, reserve_anchor = found
+            if reserve_token == 0 or reserve_anchor == 0:
+                continue
+            depth = reserve_anchor * anchor_price // 10 ** config.decimals(anchor)
+            if best is None or depth > best[0]:
+                price = (
+                    reserve_anchor
+                    * anchor_price
+                    * 10 ** config.decimals(token)
+                    // (reserve_token * 10 ** config.decimals(anchor))
+                )
+                best = (depth, price, pair)
+        if best is None:
+            return UNPRICED
+        return Quote(best[1], "pair", best[2])
+
+    def _reference(self) -> Quote:
+        """Σ dollars on the stable sides / Σ reference tokens on the other sides."""
+        reference = self.config.reference_token
+        assert reference is not None
+        dollars = Fraction(0)
+        held = 0
+        for _, stablecoin, reserve_reference, reserve_stable in self.reference_breakdown():
+            dollars += Fraction(reserve_stable, 10 ** self.config.decimals(stablecoin))
+            held += reserve_reference
+        if held == 0:
+            return UNPRICED
+        whole = Fraction(held, 10 ** self.config.decimals(reference))
+        return Quote(int(dollars * SCALE / whole), "reference")
+
+    def reserves(self, token: bytes, other: bytes) -> tuple[bytes, int, int] | None:
+        """The pair of two tokens and its reserves as (pair, reserve of token, reserve of other)."""
+        first, second = sorted((token, other))
+        first_id, second_id = self.store.address_id(first), self.store.address_id(second)
+        if first_id is None or second_id is None:
+            return None
+        row = self.store.connection.execute(
+            "SELECT address, reserve0, reserve1 FROM pairs JOIN addresses ON id = pair_id"
+            " WHERE token0_id = ? AND token1_id = ?",
+            (first_id, second_id),
+        ).fetchone()
+        if row is None:
+            return None
+        reserve0, reserve1 = decode_amount(row[1]), decode_amount(row[2])
+        if token == first:
+            return bytes(row[0]), reserve0, reserve1
+        return bytes(row[0]), reserve1, reserve0
