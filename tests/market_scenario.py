@@ -86,8 +86,17 @@ def build(tmp_path: Path) -> Scenario:
     t = T0 + 60
 
     def liquidity(a: bytes, b: bytes, amount_a: int, amount_b: int, at: int) -> None:
-        send(LP, "add_liquidity", at, token_a=a, token_b=b, token_a_desired=amount_a,
-             token_b_desired=amount_b, token_a_min=0, token_b_min=0)
+        send(
+            LP,
+            "add_liquidity",
+            at,
+            token_a=a,
+            token_b=b,
+            token_a_desired=amount_a,
+            token_b_desired=amount_b,
+            token_a_min=0,
+            token_b_min=0,
+        )
 
     liquidity(WETH, USDC, 500 * E18, 1_000_000 * E6, t)
     liquidity(WETH, DAI, 400 * E18, 804_000 * E18, t + 10)
@@ -109,17 +118,39 @@ def build(tmp_path: Path) -> Scenario:
         if day % 4 == 1:
             swap(CAROL, [GUNK, JUNK], 10**21 + day, base + 30_000)
         if day == 10:
-            send(ALICE, "stream", base + 25_000, token=CTSI, receiver=BOB,
-                 amount=1_000 * E18, duration=20 * DAY)
+            send(
+                ALICE,
+                "stream",
+                base + 25_000,
+                token=CTSI,
+                receiver=BOB,
+                amount=1_000 * E18,
+                duration=20 * DAY,
+            )
         if day == 12:
             send(ALICE, "cancel_stream", base + 25_000, stream_id=1)
         if day == 20:
             # a stream swap: 100k USDC into WETH over 15 days, executed whenever the pair is touched
-            send(CAROL, "swap", base + 25_000, amount_in=100_000 * E6, amount_out_min=0,
-                 path=[USDC, WETH], duration=15 * DAY)
+            send(
+                CAROL,
+                "swap",
+                base + 25_000,
+                amount_in=100_000 * E6,
+                amount_out_min=0,
+                path=[USDC, WETH],
+                duration=15 * DAY,
+            )
         if day == 30:
-            send(LP, "remove_liquidity", base + 25_000, token_a=WETH, token_b=DAI,
-                 liquidity=10 * E18, amount_a_min=0, amount_b_min=0)
+            send(
+                LP,
+                "remove_liquidity",
+                base + 25_000,
+                token_a=WETH,
+                token_b=DAI,
+                liquidity=10 * E18,
+                amount_a_min=0,
+                amount_b_min=0,
+            )
     as_of = T0 + 40 * DAY + 5000
     # the 24h window's edges: exactly at as_of − 86400, and one second before
     swap(BOB, [WETH, USDC], E18 // 4, as_of - DAY - 1)
