@@ -163,7 +163,7 @@ CREATE TABLE stat_pairs (
     created_input INTEGER NOT NULL,
     reserve0      NOT NULL,                 -- after the pair's last recorded event
     reserve1      NOT NULL,
-    tracked_usd   NOT NULL                  -- its tracked reserve USD then (part of stat_totals)
+    tracked_usd   NOT NULL                  -- its tracked reserve USD then (summed in tvl_hours)
 );
 
 -- Every swap, in processing order; id is the trade_id. A pair's executed stream-swap flow is a
@@ -268,13 +268,8 @@ CREATE TABLE stat_tokens (
     liquidity NOT NULL
 );
 
--- Σ tracked reserve USD over pairs (each as of its last event), and its value at the end of each
--- hour that changed it, for the change of TVL over a window.
-CREATE TABLE stat_totals (
-    id      INTEGER PRIMARY KEY CHECK (id = 1),
-    tvl_usd NOT NULL
-);
-INSERT INTO stat_totals (id, tvl_usd) VALUES (1, 0);
+-- Σ tracked reserve USD over pairs (each as of its last event) at the end of each hour that changed
+-- it: the latest row is the running total; earlier ones give the change of TVL over a window.
 CREATE TABLE tvl_hours (
     start   INTEGER PRIMARY KEY,
     tvl_usd NOT NULL

@@ -22,7 +22,9 @@ SPANS = {"1h": HOUR, "1d": DAY}
 @dataclass
 class Figures:
     def dump(self) -> str:
-        return json.dumps(dataclasses.astuple(self), separators=(",", ":"))
+        # a dataclass's __dict__ holds its fields in declaration order (dataclasses.astuple
+        # would deep-copy every value: a third of the recorder's time)
+        return json.dumps(list(self.__dict__.values()), separators=(",", ":"))
 
     @classmethod
     def load(cls: type[T], text: str) -> T:

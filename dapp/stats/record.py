@@ -110,6 +110,7 @@ class _InputRecord:
         self.account_pairs: dict[tuple[int, int], list[int | None]] = {}
         self.account_tokens: set[tuple[int, int]] = set()
         self.touched_tokens: dict[bytes, int] = {}  # token → its id, in order of first touch
+        self.pair_tokens: dict[int, tuple[int, int]] = {}  # pair id → its tokens' ids
 
     # --- the walk over the events ----------------------------------------------------------------
     def run(self, events: list[Event]) -> None:
@@ -254,7 +255,6 @@ class _InputRecord:
         figures.max_impact_bps = max(figures.max_impact_bps, _impact_bps(state))
         self.account_swap_ts[account_id] = ts
         self.account_pair(account_id, state.pair_id)[0] = ts
-        self.touch_tokens(account_id, state)
 
     def liquidity(self, index: int, event: Mint | Burn) -> None:
         state = self.pair(event.pair)
@@ -300,6 +300,7 @@ class _InputRecord:
             for token in (state.token0, state.token1):
                 self.token_candle(token, span, self.timestamp).tx_count += 1
         figures = self.account(actor)
+        provided = self.account_pair(account_id, state.pair_id)
         if burn:
             figures.burn_count += 1
             figures.burn_usd += value
@@ -308,8 +309,7 @@ class _InputRecord:
             figures.mint_usd += value
             if figures.first_mint_ts is None:
                 figures.first_mint_ts = self.timestamp
-            self.account_pair(account_id, state.pair_id)[1] = 1
-        self.touch_tokens(account_id, state)
+            provided[1] = 1
 
     def stream(self, index: int, event: StreamCreated | StreamCancelled) -> None:
         ledger = self.recorder.ledger
@@ -401,8 +401,7 @@ class _InputRecord:
                 decode_amount(row[4]),
             )
             self.pairs[address] = state
-            self.token_id(state.token0)
-            self.token_id(state.token1)
+            self.pair_tokens[pair_id] = (self.token_id(state.token0), self.token_id(state.token1))
         return state
 
     def token_id(self, token: bytes) -> int:
@@ -425,22 +424,29 @@ class _InputRecord:
         key = (state.pair_id, span, period_start(ts, span))
         candle = self.pair_candles.get(key)
         if candle is None:
-            candle = _load(self.sql, "pair_candles", key, PairCandle) or PairCandle.opening(
-                state.reserve0, state.reserve1
-            )
-            self.pair_candles[key] = candle
+            # the hour and the day of an event are always both needed: read them together
+            for period, stored in _load_periods(self.sql, "pair_candles", state.pair_id, ts):
+                self.pair_candles[period] = (
+                    PairCandle.load(stored)
+                    if stored is not None
+                    else PairCandle.opening(state.reserve0, state.reserve1)
+                )
+            candle = self.pair_candles[key]
         return candle
 
     def token_candle(self, token: bytes, span: int, ts: int) -> TokenCandle:
-        key = (self.token_id(token), span, period_start(ts, span))
+        token_id = self.token_id(token)
+        key = (token_id, span, period_start(ts, span))
         candle = self.token_candles.get(key)
         if candle is None:
             price = self.pricing.usd(token)
-            candle = _load(self.sql, "token_candles", key, TokenCandle) or TokenCandle.opening(
-                price
-            )
-            candle.price_event(price)
-            self.token_candles[key] = candle
+            for period, stored in _load_periods(self.sql, "token_candles", token_id, ts):
+                loaded = (
+                    TokenCandle.load(stored) if stored is not None else TokenCandle.opening(price)
+                )
+                loaded.price_event(price)
+                self.token_candles[period] = loaded
+            candle = self.token_candles[key]
         return candle
 
     def account(self, address: bytes) -> AccountFigures:
@@ -464,11 +470,10 @@ class _InputRecord:
                 key,
             ).fetchone()
             entry = self.account_pairs[key] = [None, 0] if row is None else list(row)
+            if row is None:  # a wallet's first time on the pair: its tokens may be new to it
+                pair_tokens = self.pair_tokens[pair_id]
+                self.account_tokens.update((account_id, token) for token in pair_tokens)
         return entry
-
-    def touch_tokens(self, account_id: int, state: _PairState) -> None:
-        self.account_tokens.add((account_id, self.token_id(state.token0)))
-        self.account_tokens.add((account_id, self.token_id(state.token1)))
 
     # --- writing ---------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -505,9 +510,10 @@ class _InputRecord:
         _save_all(self.sql, "pair_candles", self.pair_candles)
         _save_all(self.sql, "token_candles", self.token_candles)
         if self.pairs:
-            (tvl,) = self.sql.execute("SELECT tvl_usd FROM stat_totals").fetchone()
-            tvl = encode_amount(decode_amount(tvl) + tvl_change)
-            self.sql.execute("UPDATE stat_totals SET tvl_usd = ?", (tvl,))
+            latest = self.sql.execute(
+                "SELECT tvl_usd FROM tvl_hours ORDER BY start DESC LIMIT 1"
+            ).fetchone()
+            tvl = encode_amount((0 if latest is None else decode_amount(latest[0])) + tvl_change)
             self.sql.execute(
                 "INSERT OR REPLACE INTO tvl_hours VALUES (?, ?)",
                 (period_start(self.timestamp, HOUR), tvl),
@@ -519,30 +525,36 @@ class _InputRecord:
                 " data = excluded.data",
                 (account_id, self.account_swap_ts.get(account_id), figures.dump()),
             )
-        for (account_id, pair_id), (last_swap_ts, provided) in self.account_pairs.items():
-            self.sql.execute(
-                "INSERT OR REPLACE INTO stat_account_pairs VALUES (?, ?, ?, ?)",
-                (account_id, pair_id, last_swap_ts, provided),
-            )
-        for account_id, token_id in sorted(self.account_tokens):
-            self.sql.execute(
-                "INSERT OR IGNORE INTO stat_account_tokens VALUES (?, ?)", (account_id, token_id)
-            )
+        self.sql.executemany(
+            "INSERT OR REPLACE INTO stat_account_pairs VALUES (?, ?, ?, ?)",
+            [(*key, *entry) for key, entry in self.account_pairs.items()],
+        )
+        self.sql.executemany(
+            "INSERT OR IGNORE INTO stat_account_tokens VALUES (?, ?)", sorted(self.account_tokens)
+        )
 
     def _token_liquidity(self, changes: dict[bytes, int]) -> dict[int, tuple[int, int | None]]:
         """Each touched token's liquidity after the input, and its USD value."""
+        ids = list(self.touched_tokens.values())
+        stored = dict(
+            self.sql.execute(
+                "SELECT token_id, liquidity FROM stat_tokens"
+                f" WHERE token_id IN ({', '.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        )
         out: dict[int, tuple[int, int | None]] = {}
         for token, token_id in self.touched_tokens.items():
-            row = self.sql.execute(
-                "SELECT liquidity FROM stat_tokens WHERE token_id = ?", (token_id,)
-            ).fetchone()
-            amount = (0 if row is None else decode_amount(row[0])) + changes.get(token, 0)
-            if token in changes:
-                self.sql.execute(
-                    "INSERT OR REPLACE INTO stat_tokens VALUES (?, ?)",
-                    (token_id, encode_amount(amount)),
-                )
+            amount = decode_amount(stored.get(token_id, 0)) + changes.get(token, 0)
             out[token_id] = (amount, self.pricing.value(token, amount))
+        self.sql.executemany(
+            "INSERT OR REPLACE INTO stat_tokens VALUES (?, ?)",
+            [
+                (token_id, encode_amount(out[token_id][0]))
+                for token, token_id in self.touched_tokens.items()
+                if token in changes
+            ],
+        )
         return out
 
 
@@ -561,18 +573,29 @@ def _impact_bps(state: _PairState) -> int:
     return abs(state.reserve1 * state.before0 - before) * 10000 // before
 
 
-def _load(
-    sql: sqlite3.Connection, table: str, key: tuple[int, int, int], kind: type[F]
-) -> F | None:
+def _load_periods(
+    sql: sqlite3.Connection, table: str, subject_id: int, ts: int
+) -> list[tuple[tuple[int, int, int], str | None]]:
+    """The stored hour and day buckets of a pair or token around `ts` (None: not yet)."""
     column = "pair_id" if table == "pair_candles" else "token_id"
-    row = sql.execute(
-        f"SELECT data FROM {table} WHERE {column} = ? AND span = ? AND start = ?", key
-    ).fetchone()
-    return None if row is None else kind.load(row[0])
+    hour, day = period_start(ts, HOUR), period_start(ts, DAY)
+    found = dict(
+        sql.execute(
+            f"SELECT span, data FROM {table} WHERE {column} = ?"
+            " AND ((span = ? AND start = ?) OR (span = ? AND start = ?))",
+            (subject_id, HOUR, hour, DAY, day),
+        ).fetchall()
+    )
+    return [
+        ((subject_id, HOUR, hour), found.get(HOUR)),
+        ((subject_id, DAY, day), found.get(DAY)),
+    ]
 
 
 def _save_all(
     sql: sqlite3.Connection, table: str, rows: Mapping[tuple[int, int, int], Figures]
 ) -> None:
-    for key, figures in rows.items():
-        sql.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", (*key, figures.dump()))
+    sql.executemany(
+        f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)",
+        [(*key, figures.dump()) for key, figures in rows.items()],
+    )
