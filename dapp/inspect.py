@@ -29,7 +29,7 @@ from dapp.errors import (
 )
 from dapp.events import Event
 from dapp.ledger import MAX_TIMESTAMP, UINT256_MAX, Ledger, Position, Stream
-from dapp.stats import arbitrage, exchanges
+from dapp.stats import activity, arbitrage, exchanges
 from dapp.stats import routes as stats_routes
 from dapp.stats.config import MarketConfig
 from dapp.stats.market import Market
@@ -357,6 +357,7 @@ ROUTES: list[tuple[tuple[str, ...], Route]] = [
     *stats_routes.ROUTES,
     *arbitrage.ROUTES,
     *exchanges.ROUTES,
+    *activity.ROUTES,
 ]
 
 
