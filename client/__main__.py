@@ -7,6 +7,8 @@
     python -m client send withdraw token=CTSI amount=5000
     python -m client vouchers           # each voucher's output index and state
     python -m client execute 7
+    python -m client stats tickers      # market statistics as tables (stats tickers -h)
+    python -m client stats pair USDC/CTSI --window 7d
 
 Token arguments (`token`, `token_a`, `token_b`, `path`) take symbols (USDC, CTSI, ETH) or
 addresses; other values are JSON when they parse as JSON, else strings.
@@ -20,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from client import stats as market_stats
 from client.api import DEFAULT_DEVNET, Client, ClientError
 
 TOKEN_ARGUMENTS = {"token", "token_a", "token_b"}
@@ -73,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     execute.add_argument("output_index", type=int)
     balance = commands.add_parser("balance", help="a token balance on chain (not in streamdex)")
     balance.add_argument("token")
+    stats = commands.add_parser(
+        "stats",
+        help="market statistics as tables: tickers, pair, candles, account",
+        description=market_stats.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    market_stats.add_arguments(stats)
     options = parser.parse_args(argv)
     try:
         client = Client.from_file(options.devnet, options.account, v1=options.v1)
@@ -111,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"output {output['output_index']} (input {output['input_index']}): "
                         f"call {output['destination']} with value {output['value']}; {state}"
                     )
+        elif options.command == "stats":
+            print(market_stats.run(client, options))
         elif options.command == "execute":
             print(f"executed in transaction {client.execute_voucher(options.output_index)}")
         else:
