@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any
 
 from dapp.addresses import ZERO_ADDRESS, parse_address, to_checksum_address
@@ -29,7 +28,7 @@ from dapp.errors import (
 )
 from dapp.events import Event
 from dapp.ledger import MAX_TIMESTAMP, UINT256_MAX, Ledger, Position, Stream
-from dapp.stats import activity, arbitrage, exchanges
+from dapp.stats import activity, arbitrage, exchanges, openapi
 from dapp.stats import routes as stats_routes
 from dapp.stats.config import MarketConfig
 from dapp.stats.market import Market
@@ -38,7 +37,6 @@ from dapp.store import SCHEMA_VERSION, Store, decode_amount
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 STREAM_STATUSES = ("pending", "active", "ended", "cancelled")
-PRICE_CONTEXT = Context(prec=30, rounding=ROUND_DOWN)  # prices are shown, never used in state
 
 _STATUS_SQL = {
     "cancelled": "cancelled_at IS NOT NULL AND cancelled_at <= :at",
@@ -358,6 +356,7 @@ ROUTES: list[tuple[tuple[str, ...], Route]] = [
     *arbitrage.ROUTES,
     *exchanges.ROUTES,
     *activity.ROUTES,
+    *openapi.ROUTES,
 ]
 
 
@@ -393,7 +392,12 @@ def _stream_json(found: Stream, at: int) -> dict[str, Any]:
         "cancelled_at": found.cancelled_at,
         "status": found.status_at(at),
         "streamed": str(streamed),
-        "remaining": str(found.amount - streamed if found.cancelled_at is None else 0),
+        # a cancelled stream has nothing left to stream from its cancellation on
+        "remaining": str(
+            0
+            if found.cancelled_at is not None and at >= found.cancelled_at
+            else found.amount - streamed
+        ),
     }
 
 
@@ -435,14 +439,6 @@ def _token_json(inspector: Inspector, address: bytes, row: Any) -> dict[str, Any
         "holders": holders,
         "volume": str(decode_amount(volume)),
     }
-
-
-def _ratio(numerator: int, denominator: int) -> str | None:
-    """A price as a decimal string (30 significant digits, rounded down); None without reserves."""
-    if denominator == 0:
-        return None
-    value = PRICE_CONTEXT.divide(Decimal(numerator), Decimal(denominator))
-    return format(value, "f")
 
 
 _DIGITS = re.compile(r"[0-9]{1,78}")

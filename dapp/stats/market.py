@@ -282,7 +282,7 @@ class Market:
         if chosen not in WINDOWS:
             raise BadParameter(f"window must be one of {', '.join(WINDOWS)}, got {chosen!r}")
         length = WINDOWS[chosen]
-        return chosen, None if length is None else self.as_of - length
+        return chosen, None if length is None else max(0, self.as_of - length)
 
     def window(self, pair: MarketPair, start: int | None, end: int | None = None) -> Window:
         """The pair's swaps with start ≤ ts ≤ end (end: as_of)."""
