@@ -1,13 +1,16 @@
-"""`python -m benchmark streams --streams N [--repeat R] [--json] [--db PATH] [--cold]`
-and `python -m benchmark swaps --orders N [--repeat R] [--json]`.
+"""`python -m benchmark streams --streams N [--repeat R] [--json] [--db PATH] [--cold]`,
+`python -m benchmark swaps --orders N [--repeat R] [--json]`
+and `python -m benchmark stats --swaps N [--repeat R] [--upkeep K] [--json]`.
 
 `streams` seeds N open streams (benchmark/seed.py), then times a new stream and a balance read in
 process and a new stream through the rollup HTTP loop (benchmark/run.py), against the DESIGN.md
 targets. `--cold` measures with the database dropped from the OS page cache (benchmark/run.py
 says why the page cache is set on purpose). `swaps` places N live stream swaps on one pair
 through the handler, then times an instant swap, a new stream, a balance and a pair read in
-process (benchmark/swaps.py). `--json` prints one line for scripts and the README; otherwise a
-table, with a progress bar on stderr while seeding or placing (it takes minutes at the top sizes).
+process (benchmark/swaps.py). `stats` seeds N swaps over 40 pairs, then times every market
+statistics route and the cost per swap of keeping the statistics (benchmark/stats.py).
+`--json` prints one line for scripts and the README; otherwise a table, with a progress bar on
+stderr while seeding or placing (it takes minutes at the top sizes).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmark import stats
 from benchmark.run import MIN_REPEAT, measure_streams
 from benchmark.swaps import ORDERS_PER_TRADER, measure_swaps
 
@@ -112,6 +116,35 @@ def swaps_table(result: dict[str, Any], repeat: int) -> str:
     return "\n".join(lines)
 
 
+def stats_table(result: dict[str, Any], repeat: int, upkeep_inputs: int) -> str:
+    """The human report of `stats`: one row per route, then the upkeep and the disk."""
+    lines = [
+        f"{result['swaps']:,} swaps over {len(stats.MARKET.pairs)} pairs (seeded in"
+        f" {result['seed_seconds']} s), {repeat} repetitions per route",
+        f"{'route (ms)':<52}{'median':>9}{'p95':>9}   target",
+    ]
+    for label, ms in result["routes"].items():
+        verdict = "ok" if ms["median_ms"] <= stats.ROUTE_TARGET_MS else "MISSED"
+        lines.append(
+            f"{label:<52}{ms['median_ms']:>9.3f}{ms['p95_ms']:>9.3f}"
+            f"   median ≤ {stats.ROUTE_TARGET_MS:g} ms: {verdict}"
+        )
+    for label, reason in result["skipped"].items():
+        lines.append(f"{label:<52}{'skipped':>18}   {reason}")
+    advance = result["advance_ms"]
+    upkeep = result["upkeep_ms_per_swap"]
+    verdict = "ok" if upkeep <= stats.UPKEEP_TARGET_MS else "MISSED"
+    lines += [
+        f"swap input, {upkeep_inputs} each: advance {advance['with_stats']['median_ms']:.3f} ms"
+        f" with statistics, {advance['without_stats']['median_ms']:.3f} ms without (medians)",
+        f"{'upkeep per swap (paired median)':<52}{upkeep:>9.3f}"
+        f"{'':>9}   ≤ {stats.UPKEEP_TARGET_MS:g} ms: {verdict}",
+        f"{'Recorder.record alone (median)':<52}{result['recorder_ms_per_swap']:>9.3f}",
+        f"{'database growth per swap':<52}{result['db_bytes_per_swap']:>7.1f} B",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmark")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,9 +170,29 @@ def main(argv: list[str] | None = None) -> None:
         "--repeat", type=int, default=MIN_REPEAT, help=f"inputs per measure (≥ {MIN_REPEAT})"
     )
     swaps.add_argument("--json", action="store_true", help="one JSON line on stdout")
+    market = sub.add_parser(
+        "stats", help="every market-statistics route and the upkeep per swap at N swaps"
+    )
+    market.add_argument("--swaps", type=int, required=True, help="swaps to seed")
+    market.add_argument(
+        "--repeat",
+        type=int,
+        default=stats.DEFAULT_REPEAT,
+        help=f"calls per route (≥ {stats.MIN_REPEAT})",
+    )
+    market.add_argument(
+        "--upkeep",
+        type=int,
+        default=stats.DEFAULT_UPKEEP_INPUTS,
+        help="swap inputs timed with and without statistics",
+    )
+    market.add_argument("--json", action="store_true", help="one JSON line on stdout")
     args = parser.parse_args(argv)
     if args.command == "swaps":
         _swaps(parser, args)
+        return
+    if args.command == "stats":
+        _stats(parser, args)
         return
     if args.streams < 1:
         parser.error("--streams must be positive")
@@ -168,6 +221,25 @@ def _swaps(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         print(json.dumps(result))
     else:
         print(swaps_table(result, args.repeat))
+
+
+def _stats(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.swaps < 1:
+        parser.error("--swaps must be positive")
+    if args.repeat < stats.MIN_REPEAT:
+        parser.error(f"--repeat must be at least {stats.MIN_REPEAT}")
+    if args.upkeep < 1:
+        parser.error("--upkeep must be positive")
+    progress = None if args.json else ProgressBar(args.swaps, unit="swaps")
+    result = stats.measure_stats(args.swaps, args.repeat, args.upkeep, progress)
+    for label, reason in result["skipped"].items():
+        print(f"skipped {label}: {reason}", file=sys.stderr)
+    if args.json:
+        for key in stats.HUMAN_ONLY:
+            del result[key]
+        print(json.dumps(result))
+    else:
+        print(stats_table(result, args.repeat, args.upkeep))
 
 
 if __name__ == "__main__":
