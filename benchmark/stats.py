@@ -23,9 +23,12 @@ Seeding. Sending a million inputs through the application takes far too long, so
 (the provider's deposits and the first liquidity of each pair: ~60 inputs) goes through a real
 `Application`; the traders' deposits, swaps, mints and burns are applied by `_Exchange`, an
 in-memory model of exactly what the ledger, the pairs and `dapp.stats.record.Recorder` do for
-these inputs (amounts from `dapp.amm.math`, prices from `dapp.stats.pricing.Pricing` over the
-model's reserves, candles and account figures from `dapp.stats.figures`), and written with
-`executemany` in one transaction per phase. tests/test_benchmark_stats.py checks that the
+these inputs, and written with `executemany` in one transaction per phase. It shares the
+recorder's code rather than copying it, so the two cannot drift: amounts from `dapp.amm.math`,
+prices from `dapp.stats.pricing.Pricing` over the model's reserves, a pair's state as
+`dapp.stats.record.PairState`, a swap's figures from `dapp.stats.values` (`swap_values`,
+`tracked_value`, `impact_bps`) folded in by the methods of `dapp.stats.figures`, and its
+swap_log row from `dapp.stats.record.swap_row`. tests/test_benchmark_stats.py checks that the
 database it writes is byte-identical (`Store.dump()`, statistics tables and all) to sending the
 same inputs one by one through a real application.
 """
@@ -64,19 +67,8 @@ from dapp.stats.figures import (
     period_start,
 )
 from dapp.stats.pricing import Pricing
-
-# The underscored names are private in dapp.stats.record, imported rather than copied so that the
-# seeder cannot drift from the recorder: its per-pair state, the mean of two USD sides, the price
-# impact, and the tracked amount (a method of the per-input record). They should become public.
-from dapp.stats.record import (
-    FEE_DENOMINATOR,
-    FEE_NUMERATOR,
-    Recorder,
-    _average,
-    _impact_bps,
-    _InputRecord,
-    _PairState,
-)
+from dapp.stats.record import PairState, Recorder, swap_row
+from dapp.stats.values import impact_bps, swap_values, tracked_value
 from dapp.store import Store, decode_amount, encode_amount
 from devnet.rollup_server import advance_data, v2_metadata
 
@@ -316,12 +308,12 @@ class _Prices(Pricing):
     the stablecoins, which every other quote may read; a stablecoin's never changes."""
 
     def __init__(
-        self, store: Store, config: MarketConfig, pairs: Mapping[tuple[bytes, bytes], _PairState]
+        self, store: Store, config: MarketConfig, pairs: Mapping[tuple[bytes, bytes], PairState]
     ) -> None:
         super().__init__(store, config)
         self._pairs = pairs
 
-    def changed(self, state: _PairState) -> None:
+    def changed(self, state: PairState) -> None:
         tokens = {state.token0, state.token1}
         if self.config.reference_token in tokens and tokens & set(self.config.stablecoins):
             self._quotes.clear()
@@ -377,8 +369,7 @@ class _Exchange:
         self.store = store
         self.sql = store.connection
         self.config = config
-        self.whitelist = frozenset(config.whitelist)
-        self.arithmetic = _InputRecord(Recorder(store, Ledger(store, []), config), 0, 0, None)
+        self.whitelist = config.whitelist  # a property that builds its tuple on every call
         self.ids = {bytes(a): i for i, a in self.sql.execute("SELECT id, address FROM addresses")}
         self.new_addresses: list[tuple[int, bytes]] = []
         self.balances: dict[tuple[int, int], list[int]] = {}
@@ -393,8 +384,8 @@ class _Exchange:
             token_id: [decode_amount(supply), holders, decode_amount(volume)]
             for token_id, supply, holders, volume in self.sql.execute("SELECT * FROM tokens")
         }
-        self.pairs: dict[bytes, _PairState] = {}
-        self.by_tokens: dict[tuple[bytes, bytes], _PairState] = {}
+        self.pairs: dict[bytes, PairState] = {}
+        self.by_tokens: dict[tuple[bytes, bytes], PairState] = {}
         self._load_pairs()
         self.prices = _Prices(store, config, self.by_tokens)
         self.liquidity = {
@@ -406,10 +397,15 @@ class _Exchange:
         ).fetchone()
         self.tvl = 0 if latest is None else decode_amount(latest[0])
         self.tvl_hours: dict[int, int] = {}
-        self.figures: dict[int, list[Any]] = {
-            account_id: [AccountFigures.load(data), last_swap_ts]
-            for account_id, last_swap_ts, data in self.sql.execute("SELECT * FROM stat_accounts")
-        }
+        self.figures: dict[int, AccountFigures] = {}
+        self.last_swap_ts: dict[int, int | None] = {}
+        self.last_liquidity_ts: dict[int, int | None] = {}
+        for account_id, last_swap_ts, last_liquidity_ts, data in self.sql.execute(
+            "SELECT account_id, last_swap_ts, last_liquidity_ts, data FROM stat_accounts"
+        ):
+            self.figures[account_id] = AccountFigures.load(data)
+            self.last_swap_ts[account_id] = last_swap_ts
+            self.last_liquidity_ts[account_id] = last_liquidity_ts
         self.account_pairs: dict[tuple[int, int], list[int | None]] = {
             (account_id, pair_id): [last_swap_ts, provided]
             for account_id, pair_id, last_swap_ts, provided in self.sql.execute(
@@ -428,39 +424,43 @@ class _Exchange:
         self.last_ts = progress.last_timestamp
 
     def _load_pairs(self) -> None:
-        for pair_id, address, token0, token1, reserve0, reserve1, tracked in self.sql.execute(
-            "SELECT p.pair_id, a.address, t0.address, t1.address, p.reserve0, p.reserve1,"
-            " s.tracked_usd FROM pairs p JOIN stat_pairs s USING (pair_id)"
-            " JOIN addresses a ON a.id = p.pair_id JOIN addresses t0 ON t0.id = p.token0_id"
+        """Each pair as `Recorder` would load it (`PairState`), from the setup's rows."""
+        rows = self.sql.execute(
+            "SELECT p.pair_id, a.address, t0.address, t1.address, p.token0_id, p.token1_id,"
+            " s.reserve0, s.reserve1, s.tracked_usd FROM pairs p JOIN stat_pairs s"
+            " USING (pair_id) JOIN addresses a ON a.id = p.pair_id"
+            " JOIN addresses t0 ON t0.id = p.token0_id"
             " JOIN addresses t1 ON t1.id = p.token1_id ORDER BY p.pair_id"
-        ):
-            r0, r1 = decode_amount(reserve0), decode_amount(reserve1)
-            state = _PairState(
-                pair_id,
-                bytes(address),
-                bytes(token0),
-                bytes(token1),
-                r0,
-                r1,
-                r0,
-                r1,
-                r0,
-                r1,
-                decode_amount(tracked),
-            )
-            row = self.sql.execute(
+        ).fetchall()
+        for row in rows:
+            pair_id, address, token0, token1, id0, id1, reserve0, reserve1, tracked = row
+            cumulative = self.sql.execute(
                 "SELECT c_volume0, c_volume1, c_in0, c_in1, c_usd, c_usd_untracked, c_fee_usd,"
-                " c_count, c_out0 FROM swap_log WHERE pair_id = ? ORDER BY ts DESC, id DESC"
+                " c_count, c_buys FROM swap_log WHERE pair_id = ? ORDER BY ts DESC, id DESC"
                 " LIMIT 1",
                 (pair_id,),
             ).fetchone()
-            state.cumulative = [0] * 9 if row is None else [decode_amount(v) for v in row]
-            row = self.sql.execute(
+            counts = self.sql.execute(
                 "SELECT c_mints, c_burns FROM liquidity_log WHERE pair_id = ?"
                 " ORDER BY ts DESC, id DESC LIMIT 1",
                 (pair_id,),
             ).fetchone()
-            state.mints, state.burns = row if row is not None else (0, 0)
+            state = PairState(
+                pair_id=pair_id,
+                address=bytes(address),
+                token0=bytes(token0),
+                token1=bytes(token1),
+                token_ids=(id0, id1),
+                reserve0=decode_amount(reserve0),
+                reserve1=decode_amount(reserve1),
+                tracked_usd=decode_amount(tracked),
+                cumulative=(
+                    [0] * 9 if cumulative is None else [decode_amount(v) for v in cumulative]
+                ),
+                mints=0 if counts is None else counts[0],
+                burns=0 if counts is None else counts[1],
+            )
+            state.start_input()
             self.pairs[state.address] = state
             self.by_tokens[(state.token0, state.token1)] = state
 
@@ -515,7 +515,7 @@ class _Exchange:
         self._account(account_id).acted(index, now)
 
     def swap(
-        self, index: int, now: int, account: bytes, state: _PairState, sold: bytes, amount_in: int
+        self, index: int, now: int, account: bytes, state: PairState, sold: bytes, amount_in: int
     ) -> None:
         """Router02.swapExactTokensForTokens over one pair, with amount_out_min 0, then what the
         recorder writes for it."""
@@ -528,7 +528,7 @@ class _Exchange:
         if out <= 0:
             raise RuntimeError(f"a seeded swap of {amount_in} buys nothing")
         account_id = self.ids[account]
-        token0_id, token1_id = self.ids[state.token0], self.ids[state.token1]
+        token0_id, token1_id = state.token_ids
         in0, in1, out0, out1 = (amount_in, 0, 0, out) if sells0 else (0, amount_in, out, 0)
         self.credit(account_id, token0_id if sells0 else token1_id, -amount_in, now)
         self.credit(state.pair_id, token0_id if sells0 else token1_id, amount_in, now)
@@ -546,7 +546,7 @@ class _Exchange:
         index: int,
         now: int,
         account: bytes,
-        state: _PairState,
+        state: PairState,
         micro_usd: int,
         token_a: Token,
     ) -> tuple[int, int]:
@@ -564,7 +564,7 @@ class _Exchange:
         if amount0 <= 0 or amount1 <= 0:
             raise RuntimeError("a seeded add of liquidity pays nothing of one token")
         account_id = self.ids[account]
-        token0_id, token1_id = self.ids[state.token0], self.ids[state.token1]
+        token0_id, token1_id = state.token_ids
         supply = self.tokens[state.pair_id][0]
         liquidity = liquidity_minted(supply, state.reserve0, state.reserve1, amount0, amount1)
         for token_id, amount in ((token0_id, amount0), (token1_id, amount1)):
@@ -579,12 +579,12 @@ class _Exchange:
         return desired_a, desired_b
 
     def remove(
-        self, index: int, now: int, account: bytes, state: _PairState, liquidity: int
+        self, index: int, now: int, account: bytes, state: PairState, liquidity: int
     ) -> None:
         """Router02.removeLiquidity to the sender, minimums 0."""
         self.begin(index, now)
         account_id = self.ids[account]
-        token0_id, token1_id = self.ids[state.token0], self.ids[state.token1]
+        token0_id, token1_id = state.token_ids
         supply = self.tokens[state.pair_id][0]
         amount0 = liquidity * state.reserve0 // supply
         amount1 = liquidity * state.reserve1 // supply
@@ -601,21 +601,21 @@ class _Exchange:
         record.liquidity(5, amount0, amount1, liquidity, burn=True)
         record.flush()
 
-    def lp_balance(self, account: bytes, state: _PairState) -> int:
+    def lp_balance(self, account: bytes, state: PairState) -> int:
         row = self.balances.get((self.ids[account], state.pair_id))
         return 0 if row is None else row[0]
 
-    def _sync(self, state: _PairState, reserve0: int, reserve1: int) -> None:
-        """The pair's new reserves (Pairs._update), and the prices they move."""
-        state.before0, state.before1 = state.reserve0, state.reserve1
-        state.reserve0, state.reserve1 = reserve0, reserve1
+    def _sync(self, state: PairState, reserve0: int, reserve1: int) -> None:
+        """The input's one Sync: the pair's new reserves (Pairs._update), as the recorder follows
+        them (`PairState`), and the prices they move."""
+        state.start_input()
+        state.sync(reserve0, reserve1)
         self.prices.changed(state)
 
     def _account(self, account_id: int) -> AccountFigures:
-        entry = self.figures.get(account_id)
-        if entry is None:
-            entry = self.figures[account_id] = [AccountFigures(), None]
-        figures: AccountFigures = entry[0]
+        figures = self.figures.get(account_id)
+        if figures is None:
+            figures = self.figures[account_id] = AccountFigures()
         return figures
 
     # --- writing ---------------------------------------------------------------------------------
@@ -691,10 +691,15 @@ class _Exchange:
             ((start, encode_amount(tvl)) for start, tvl in self.tvl_hours.items()),
         )
         sql.executemany(
-            "INSERT OR REPLACE INTO stat_accounts VALUES (?, ?, ?)",
+            "INSERT OR REPLACE INTO stat_accounts VALUES (?, ?, ?, ?)",
             (
-                (account_id, last_swap_ts, figures.dump())
-                for account_id, (figures, last_swap_ts) in self.figures.items()
+                (
+                    account_id,
+                    self.last_swap_ts.get(account_id),
+                    self.last_liquidity_ts.get(account_id),
+                    figures.dump(),
+                )
+                for account_id, figures in self.figures.items()
             ),
         )
         sql.executemany(
@@ -708,10 +713,12 @@ class _Exchange:
 
 class _Record:
     """What `Recorder.record` does for one input touching one pair, against the model: the
-    same figures, in the same order, read from memory instead of the statistics tables."""
+    same calls on the same figures, in the same order, read from memory instead of the
+    statistics tables (a swap's values from dapp.stats.values, folded in by the figures' own
+    methods, its row from dapp.stats.record.swap_row)."""
 
     def __init__(
-        self, exchange: _Exchange, state: _PairState, account_id: int, index: int, now: int
+        self, exchange: _Exchange, state: PairState, account_id: int, index: int, now: int
     ) -> None:
         self.exchange = exchange
         self.state = state
@@ -721,16 +728,15 @@ class _Record:
         self.pricing = exchange.prices
         self.figures = exchange._account(account_id)
         self.figures.acted(index, now)
-        self.tokens = (
-            (state.token0, exchange.ids[state.token0]),
-            (state.token1, exchange.ids[state.token1]),
-        )
         self.pair_candles = [self._pair_candle(span) for span in (HOUR, DAY)]
-        self.token_candles = {
-            (token, span): self._token_candle(token, token_id, span)
+        self.token_candles = [  # [span][side]: the recorder's token_candle(token, span, ts)
+            [self._token_candle(token, token_id, span) for token, token_id in self._tokens()]
             for span in (HOUR, DAY)
-            for token, token_id in self.tokens
-        }
+        ]
+
+    def _tokens(self) -> zip[tuple[bytes, int]]:
+        state = self.state
+        return zip((state.token0, state.token1), state.token_ids, strict=True)
 
     def _pair_candle(self, span: int) -> PairCandle:
         state = self.state
@@ -746,7 +752,7 @@ class _Record:
         candle = self.exchange.token_candles.bucket(
             token_id, span, self.now, lambda: TokenCandle.opening(price)
         )
-        candle.price_event(price)
+        candle.price_event(price)  # the price after this input, once per input
         return candle
 
     def usd(self, token: bytes, amount: int) -> int:
@@ -754,110 +760,47 @@ class _Record:
 
     def swap(self, in0: int, in1: int, out0: int, out1: int) -> None:
         """_InputRecord.swap for a swap by the input's sender to itself (event index 3)."""
-        state, exchange = self.state, self.exchange
-        volume0, volume1 = abs(in0 - out0), abs(in1 - out1)
-        usd0 = self.pricing.value(state.token0, volume0)
-        usd1 = self.pricing.value(state.token1, volume1)
-        tracked = exchange.arithmetic.tracked(state, usd0, usd1, average=True)
-        untracked = _average(usd0, usd1)
-        fee = (
-            (self.usd(state.token0, in0) + self.usd(state.token1, in1))
-            * FEE_NUMERATOR
-            // FEE_DENOMINATOR
-        )
-        took0 = out0 > in0
-        c = state.cumulative
-        assert c is not None
-        c[0] += volume0
-        c[1] += volume1
-        c[2] += in0
-        c[3] += in1
-        c[4] += tracked
-        c[5] += untracked
-        c[6] += fee
-        c[7] += 1
-        c[8] += took0
+        state, exchange, now = self.state, self.exchange, self.now
+        amounts = (in0, in1, out0, out1)
+        values = swap_values(self.pricing, state.token0, state.token1, *amounts)
+        base_is_token0 = exchange.config.base_is_token0(state.token0, state.token1)
+        state.cumulative = values.accumulate(state.cumulative, base_is_token0)
         account_id = self.account_id
         exchange.swap_rows.append(
             (
                 exchange.next_swap_id,
-                state.pair_id,
-                self.now,
-                self.index,
-                3,
-                0,
-                account_id,
-                account_id,
-                account_id,
-                *map(
-                    encode_amount,
-                    (
-                        in0,
-                        in1,
-                        out0,
-                        out1,
-                        state.reserve0,
-                        state.reserve1,
-                        tracked,
-                        untracked,
-                        fee,
-                        *c[:7],
-                    ),
+                *swap_row(
+                    state,
+                    now,
+                    self.index,
+                    3,
+                    False,
+                    (account_id, account_id, account_id),
+                    amounts,
+                    values,
                 ),
-                c[7],
-                c[8],
             )
         )
         exchange.next_swap_id += 1
-        for candle in self.pair_candles:
-            candle.volume0 += volume0
-            candle.volume1 += volume1
-            candle.in0 += in0
-            candle.in1 += in1
-            candle.volume_usd += tracked
-            candle.volume_usd_untracked += untracked
-            candle.fees_usd += fee
-            candle.swap_count += 1
-            candle.tx_count += 1
-            candle.price_event(state.reserve0, state.reserve1)
-        for span in (HOUR, DAY):
-            for token, volume, usd, paid in (
-                (state.token0, volume0, usd0, in0),
-                (state.token1, volume1, usd1, in1),
-            ):
-                token_candle = self.token_candles[(token, span)]
-                token_candle.volume += volume
-                token_candle.volume_usd += (usd or 0) if token in exchange.whitelist else 0
-                token_candle.volume_usd_untracked += usd or 0
-                token_candle.fees_usd += self.usd(token, paid) * FEE_NUMERATOR // FEE_DENOMINATOR
-                token_candle.tx_count += 1
-        figures = self.figures
-        if figures.last_swap_input != self.index:
-            figures.swap_count += 1
-            figures.last_swap_input = self.index
-        figures.swap_usd += tracked
-        figures.swap_usd_untracked += untracked
-        bought = took0 if exchange.config.base_is_token0(state.token0, state.token1) else out1 > in1
-        if bought:
-            figures.buy_count += 1
-            figures.buy_usd += tracked
-        else:
-            figures.sell_count += 1
-            figures.sell_usd += tracked
-        figures.received_usd += self.usd(state.token0, out0) + self.usd(state.token1, out1)
-        figures.paid_usd += self.usd(state.token0, in0) + self.usd(state.token1, in1)
-        figures.fees_usd += fee
-        figures.max_impact_bps = max(figures.max_impact_bps, _impact_bps(state))
-        exchange.figures[account_id][1] = self.now
-        self._account_pair()[0] = self.now
+        for pair_candle, token_candles in zip(self.pair_candles, self.token_candles, strict=True):
+            pair_candle.add_swap(values, state.reserve0, state.reserve1)
+            for side, token_candle in enumerate(token_candles):
+                token_candle.add_swap(values, side)
+        self.figures.add_swap(
+            self.index,
+            values,
+            values.bought(base_is_token0),
+            impact_bps(state.before0, state.before1, state.reserve0, state.reserve1),
+        )
+        exchange.last_swap_ts[account_id] = now
+        self._account_pair()[0] = now
 
     def liquidity(
         self, index: int, amount0: int, amount1: int, liquidity: int, *, burn: bool
     ) -> None:
         """_InputRecord.liquidity for a Mint or Burn by the input's sender to itself."""
-        state, exchange = self.state, self.exchange
+        state, exchange, now = self.state, self.exchange, self.now
         value = self.usd(state.token0, amount0) + self.usd(state.token1, amount1)
-        assert state.mints is not None and state.burns is not None
         state.burns += burn
         state.mints += not burn
         account_id = self.account_id
@@ -865,7 +808,7 @@ class _Record:
             (
                 exchange.next_liquidity_id,
                 state.pair_id,
-                self.now,
+                now,
                 self.index,
                 index,
                 int(burn),
@@ -881,21 +824,14 @@ class _Record:
             )
         )
         exchange.next_liquidity_id += 1
-        for candle in self.pair_candles:
-            candle.tx_count += 1
-            candle.price_event(state.reserve0, state.reserve1)
-        for token_candle in self.token_candles.values():
-            token_candle.tx_count += 1
-        figures = self.figures
+        for pair_candle, token_candles in zip(self.pair_candles, self.token_candles, strict=True):
+            pair_candle.add_event(state.reserve0, state.reserve1)
+            for token_candle in token_candles:
+                token_candle.tx_count += 1
+        self.figures.add_liquidity(burn, value, now)
+        exchange.last_liquidity_ts[account_id] = now
         provided = self._account_pair()
-        if burn:
-            figures.burn_count += 1
-            figures.burn_usd += value
-        else:
-            figures.mint_count += 1
-            figures.mint_usd += value
-            if figures.first_mint_ts is None:
-                figures.first_mint_ts = self.now
+        if not burn:
             provided[1] = 1
 
     def _account_pair(self) -> list[int | None]:
@@ -904,33 +840,41 @@ class _Record:
         entry = self.exchange.account_pairs.get(key)
         if entry is None:
             entry = self.exchange.account_pairs[key] = [None, 0]
-            for _, token_id in self.tokens:
+            for token_id in self.state.token_ids:
                 self.exchange.account_tokens.add((self.account_id, token_id))
         return entry
 
     def flush(self) -> None:
         """_InputRecord.flush for the one pair the input touched."""
-        state, exchange = self.state, self.exchange
-        usd0 = self.pricing.value(state.token0, state.reserve0)
-        usd1 = self.pricing.value(state.token1, state.reserve1)
-        tracked = exchange.arithmetic.tracked(state, usd0, usd1, average=False)
+        state, exchange, pricing = self.state, self.exchange, self.pricing
+        tracked = tracked_value(
+            exchange.whitelist,
+            state.token0,
+            state.token1,
+            pricing.value(state.token0, state.reserve0),
+            pricing.value(state.token1, state.reserve1),
+            average=False,
+        )
         exchange.tvl += tracked - state.tracked_usd
         state.tracked_usd = tracked
         supply = exchange.tokens[state.pair_id][0]
         for candle in self.pair_candles:
             candle.reserve_usd, candle.supply = tracked, supply
-        for (token, token_id), now, before in (
-            (self.tokens[0], state.reserve0, state.stored0),
-            (self.tokens[1], state.reserve1, state.stored1),
+        for side, ((token, token_id), now, before) in enumerate(
+            zip(
+                self._tokens(),
+                (state.reserve0, state.reserve1),
+                (state.stored0, state.stored1),
+                strict=True,
+            )
         ):
-            amount = exchange.liquidity.get(token_id, 0) + now - before
-            exchange.liquidity[token_id] = amount
-            amount_usd = self.pricing.value(token, amount)
-            for span in (HOUR, DAY):
-                token_candle = self.token_candles[(token, span)]
-                token_candle.liquidity = amount
-                token_candle.liquidity_usd = amount_usd
-        state.stored0, state.stored1 = state.reserve0, state.reserve1
+            amount = exchange.liquidity[token_id] = (
+                exchange.liquidity.get(token_id, 0) + now - before
+            )
+            amount_usd = pricing.value(token, amount)
+            for token_candles in self.token_candles:
+                token_candle = token_candles[side]
+                token_candle.liquidity, token_candle.liquidity_usd = amount, amount_usd
         exchange.tvl_hours[period_start(self.now, HOUR)] = exchange.tvl
 
 

@@ -201,9 +201,11 @@ class Application:
                     vouchers=tuple(applied.vouchers),
                 )
         except StreamdexError as err:
+            self.recorder.forget()  # it may remember this rolled-back input's statistics
             outcome = _rejected(applied.kind, err.code, str(err))
         except Exception as err:  # a bug: roll back (done), report, and keep serving
             log.exception("input %s failed inside streamdex", input_index)
+            self.recorder.forget()
             outcome = _rejected(
                 applied.kind,
                 InternalError.code,

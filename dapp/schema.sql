@@ -197,7 +197,7 @@ CREATE TABLE swap_log (
     c_usd_untracked NOT NULL,
     c_fee_usd       NOT NULL,
     c_count         INTEGER NOT NULL,
-    c_out0          INTEGER NOT NULL        -- swaps that took token0 out of the pair
+    c_buys          INTEGER NOT NULL        -- swaps that took the base token out (CoinGecko's buys)
 );
 CREATE INDEX swap_log_by_pair ON swap_log (pair_id, ts);
 CREATE INDEX swap_log_by_ts ON swap_log (ts);
@@ -276,13 +276,16 @@ CREATE TABLE tvl_hours (
 );
 
 -- Per account: `data` (JSON array, field order of dapp/stats/record.AccountFigures) for the wallet
--- features; last_swap_ts counts unique traders in a window.
+-- features; last_swap_ts and last_liquidity_ts count unique traders and LPs in a window.
 CREATE TABLE stat_accounts (
-    account_id   INTEGER PRIMARY KEY,
-    last_swap_ts INTEGER,
-    data         TEXT NOT NULL
+    account_id        INTEGER PRIMARY KEY,
+    last_swap_ts      INTEGER,
+    last_liquidity_ts INTEGER,              -- its last Mint or Burn: unique LPs in a window
+    data              TEXT NOT NULL
 );
 CREATE INDEX stat_accounts_by_swap ON stat_accounts (last_swap_ts) WHERE last_swap_ts IS NOT NULL;
+CREATE INDEX stat_accounts_by_liquidity ON stat_accounts (last_liquidity_ts)
+    WHERE last_liquidity_ts IS NOT NULL;
 
 -- Per account and pair: when it last swapped there, and whether it provided liquidity.
 CREATE TABLE stat_account_pairs (

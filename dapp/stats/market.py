@@ -8,6 +8,7 @@ from the hour buckets that lie inside the window and a scan of the one partial h
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from functools import cached_property
@@ -76,7 +77,7 @@ class Window:
     volume_usd_untracked: int = 0
     fees_usd: int = 0
     swap_count: int = 0
-    out0_count: int = 0  # swaps that took token0 out
+    buy_count: int = 0  # swaps that took the base token out
 
     def __add__(self, other: Window) -> Window:
         return Window(*(a + b for a, b in zip(_values(self), _values(other), strict=True)))
@@ -92,12 +93,12 @@ def _values(window: Window) -> tuple[int, ...]:
         window.volume_usd_untracked,
         window.fees_usd,
         window.swap_count,
-        window.out0_count,
+        window.buy_count,
     )
 
 
 _CUMULATIVE = (
-    "c_volume0, c_volume1, c_in0, c_in1, c_usd, c_usd_untracked, c_fee_usd, c_count, c_out0"
+    "c_volume0, c_volume1, c_in0, c_in1, c_usd, c_usd_untracked, c_fee_usd, c_count, c_buys"
 )
 _PAIR_COLUMNS = (
     "SELECT p.pair_id, a.address, t0.address, t1.address, p.reserve0, p.reserve1,"
@@ -251,8 +252,12 @@ class Market:
         return mid * (10000 - FEE_BPS) // 10000, mid * 10000 // (10000 - FEE_BPS)
 
     def high_low(self, pair: MarketPair, start: int) -> tuple[int | None, int | None]:
-        """Highest and lowest mid price after the pair's events in [start, as_of]."""
-        first_full_hour = -(-start // HOUR) * HOUR
+        """Highest and lowest mid price after the pair's events in [start, as_of]: the log for
+        the partial hour at the start, hour buckets up to the next day, day buckets after (the
+        last bucket reaches as_of: nothing is later). Extremes are found on reserve ratios by
+        cross-multiplication; only the two winners are priced."""
+        first_hour = -(-start // HOUR) * HOUR
+        first_day = -(-first_hour // DAY_SECONDS) * DAY_SECONDS
         points: list[tuple[int, int]] = []
         for table in ("swap_log", "liquidity_log"):
             points.extend(
@@ -260,20 +265,27 @@ class Market:
                 for r0, r1 in self.sql.execute(
                     f"SELECT reserve0, reserve1 FROM {table}"
                     " WHERE pair_id = ? AND ts >= ? AND ts < ?",
-                    (pair.pair_id, start, first_full_hour),
+                    (pair.pair_id, start, first_hour),
                 )
             )
-        for (data,) in self.sql.execute(
-            "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?",
-            (pair.pair_id, HOUR, first_full_hour),
-        ):
-            candle = PairCandle.load(data)
-            points.append((candle.high0, candle.high1))
-            points.append((candle.low0, candle.low1))
-        prices = [p for p in (self.mid_price(pair, r0, r1) for r0, r1 in points) if p is not None]
-        if not prices:
+        for span, low, high in ((HOUR, first_hour, first_day), (DAY_SECONDS, first_day, None)):
+            rows = self.sql.execute(
+                "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
+                + ("" if high is None else " AND start < ?"),
+                (pair.pair_id, span, low) if high is None else (pair.pair_id, span, low, high),
+            )
+            for (data,) in rows:
+                candle = PairCandle.load(data)
+                points.append((candle.high0, candle.high1))
+                points.append((candle.low0, candle.low1))
+        priced = [(r0, r1) for r0, r1 in points if r0 and r1]
+        if not priced:
             return None, None
-        return max(prices), min(prices)
+        ratio = functools.cmp_to_key(_compare_ratios)
+        top, bottom = max(priced, key=ratio), min(priced, key=ratio)
+        if not pair.base_is_token0:  # the price is reserve0/reserve1: the order flips
+            top, bottom = bottom, top
+        return self.mid_price(pair, *top), self.mid_price(pair, *bottom)
 
     # --- windows ---------------------------------------------------------------------------------
     def window_start(self, name: str | None, default: str = "24h") -> tuple[str, int | None]:
@@ -330,16 +342,16 @@ class Market:
 
     def unique_providers(self, pair: MarketPair | None, start: int | None) -> int:
         """Wallets that added or removed liquidity (on the pair, or anywhere) in the window."""
-        if pair is None:
-            sql = "SELECT count(DISTINCT account_id) FROM liquidity_log WHERE burn IN (0, 1)"
-            args: tuple[int, ...] = ()
-        else:
-            sql = "SELECT count(DISTINCT account_id) FROM liquidity_log WHERE pair_id = ?"
-            args = (pair.pair_id,)
-        if start is not None:
-            sql += " AND ts >= ?"
-            args = (*args, start)
-        return int(self.sql.execute(sql, args).fetchone()[0])
+        if pair is None:  # as unique_traders: an LP's last event is in the window
+            row = self.sql.execute(
+                "SELECT count(*) FROM stat_accounts WHERE last_liquidity_ts >= ?", (start or 0,)
+            ).fetchone()
+            return int(row[0])
+        row = self.sql.execute(
+            "SELECT count(DISTINCT account_id) FROM liquidity_log WHERE pair_id = ? AND ts >= ?",
+            (pair.pair_id, start or 0),
+        ).fetchone()
+        return int(row[0])
 
     def liquidity_providers(self, pair: MarketPair) -> int:
         """Wallets holding the pair's LP token: its holders but the zero address (which holds
@@ -387,6 +399,12 @@ class Market:
     @staticmethod
     def scale() -> int:
         return SCALE
+
+
+def _compare_ratios(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Orders reserve pairs by reserve1/reserve0."""
+    left, right = a[1] * b[0], b[1] * a[0]
+    return (left > right) - (left < right)
 
 
 def _address(text: str, what: str) -> bytes:

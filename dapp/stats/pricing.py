@@ -36,10 +36,21 @@ UNPRICED = Quote(None, "unpriced")
 class Pricing:
     """Prices at the store's current reserves, each computed once per instance."""
 
-    def __init__(self, store: Store, config: MarketConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: MarketConfig,
+        quotes: dict[bytes, Quote] | None = None,
+        reserves: dict[tuple[bytes, bytes], tuple[bytes, int, int] | None] | None = None,
+    ) -> None:
+        """`quotes` and `reserves` (by sorted token pair: the pair and its reserves, or None
+        without one) may be shared by a caller that knows when reserves move (the recorder)."""
         self.store = store
         self.config = config
-        self._quotes: dict[bytes, Quote] = {}
+        self._quotes: dict[bytes, Quote] = {} if quotes is None else quotes
+        self._reserves: dict[tuple[bytes, bytes], tuple[bytes, int, int] | None] = (
+            {} if reserves is None else reserves
+        )
 
     def usd(self, token: bytes) -> int | None:
         return self.quote(token).usd
@@ -120,17 +131,25 @@ class Pricing:
     def reserves(self, token: bytes, other: bytes) -> tuple[bytes, int, int] | None:
         """The pair of two tokens and its reserves as (pair, reserve of token, reserve of other)."""
         first, second = sorted((token, other))
-        first_id, second_id = self.store.address_id(first), self.store.address_id(second)
-        if first_id is None or second_id is None:
+        key = (first, second)
+        if key in self._reserves:
+            found = self._reserves[key]
+        else:
+            found = self._reserves[key] = self._read_reserves(first, second)
+        if found is None:
+            return None
+        pair, reserve0, reserve1 = found
+        return (pair, reserve0, reserve1) if token == first else (pair, reserve1, reserve0)
+
+    def _read_reserves(self, token0: bytes, token1: bytes) -> tuple[bytes, int, int] | None:
+        token0_id, token1_id = self.store.address_id(token0), self.store.address_id(token1)
+        if token0_id is None or token1_id is None:
             return None
         row = self.store.connection.execute(
             "SELECT address, reserve0, reserve1 FROM pairs JOIN addresses ON id = pair_id"
             " WHERE token0_id = ? AND token1_id = ?",
-            (first_id, second_id),
+            (token0_id, token1_id),
         ).fetchone()
         if row is None:
             return None
-        reserve0, reserve1 = decode_amount(row[1]), decode_amount(row[2])
-        if token == first:
-            return bytes(row[0]), reserve0, reserve1
-        return bytes(row[0]), reserve1, reserve0
+        return bytes(row[0]), decode_amount(row[1]), decode_amount(row[2])

@@ -162,7 +162,7 @@ def pair_stats(inspector: Inspector, params: list[str], query: Query) -> dict[st
     name, start = market.window_start(query.text("window"))
     window = market.window(found, start)
     mints, burns = market.liquidity_counts(found, start)
-    buys = window.out0_count if found.base_is_token0 else window.swap_count - window.out0_count
+    buys = window.buy_count
     close = market.last_price(found)
     opened = (
         market.price_at_open(found, start) if start is not None else _first_price(market, found)
