@@ -67,7 +67,7 @@ from dapp.stats.figures import (
     period_start,
 )
 from dapp.stats.pricing import Pricing
-from dapp.stats.record import PairState, Recorder, swap_row
+from dapp.stats.record import PairState, Recorder, swap_row, token_liquidity
 from dapp.stats.values import impact_bps, swap_values, tracked_value
 from dapp.store import Store, decode_amount, encode_amount
 from devnet.rollup_server import advance_data, v2_metadata
@@ -389,8 +389,8 @@ class _Exchange:
         self._load_pairs()
         self.prices = _Prices(store, config, self.by_tokens)
         self.liquidity = {
-            token_id: decode_amount(amount)
-            for token_id, amount in self.sql.execute("SELECT * FROM stat_tokens")
+            token_id: token_liquidity(self.sql, token_id)
+            for (token_id,) in self.sql.execute("SELECT token_id FROM tokens")
         }
         latest = self.sql.execute(
             "SELECT tvl_usd FROM tvl_hours ORDER BY start DESC LIMIT 1"
@@ -682,10 +682,6 @@ class _Exchange:
         ):
             sql.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)", candles.rows())
             candles.closed.clear()
-        sql.executemany(
-            "INSERT OR REPLACE INTO stat_tokens VALUES (?, ?)",
-            ((token_id, encode_amount(amount)) for token_id, amount in self.liquidity.items()),
-        )
         sql.executemany(
             "INSERT OR REPLACE INTO tvl_hours VALUES (?, ?)",
             ((start, encode_amount(tvl)) for start, tvl in self.tvl_hours.items()),

@@ -262,12 +262,6 @@ CREATE TABLE token_candles (
     PRIMARY KEY (token_id, span, start)
 ) WITHOUT ROWID;
 
--- Per token: what all pairs hold of it.
-CREATE TABLE stat_tokens (
-    token_id  INTEGER PRIMARY KEY,
-    liquidity NOT NULL
-);
-
 -- Σ tracked reserve USD over pairs (each as of its last event) at the end of each hour that changed
 -- it: the latest row is the running total; earlier ones give the change of TVL over a window.
 CREATE TABLE tvl_hours (

@@ -51,6 +51,11 @@ class MarketConfig:
         """The decimals amounts are shown with: 0 (base units) when unknown."""
         return self.info(token).decimals or 0
 
+    def unit(self, token: bytes) -> int:
+        """10**decimals: the base units of one whole token."""
+        info = self.tokens.get(token)
+        return 1 if info is None or not info.decimals else 10**info.decimals
+
     @property
     def whitelist(self) -> tuple[bytes, ...]:
         """The tokens others are priced against: the stablecoins, then the reference token."""

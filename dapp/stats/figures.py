@@ -25,9 +25,10 @@ SPANS = {"1h": HOUR, "1d": DAY}
 @dataclass
 class Figures:
     def dump(self) -> str:
-        """The JSON array of the fields in declaration order (a dataclass's __dict__ keeps it),
-        written by hand: every field is an int or None, and json.dumps costs five times more."""
-        return "[" + ",".join("null" if v is None else str(v) for v in self.__dict__.values()) + "]"
+        """The JSON array of the fields in declaration order (a dataclass's __dict__ keeps it).
+        Every field is an int or None, so Python's own list text is JSON once None is spelled
+        null, and it costs a fraction of json.dumps."""
+        return str(list(self.__dict__.values())).replace(" ", "").replace("None", "null")
 
     @classmethod
     def load(cls: type[T], text: str) -> T:

@@ -14,7 +14,6 @@ exactly what an advance would.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from dapp.stats.config import MarketConfig
 from dapp.stats.numbers import SCALE
@@ -60,7 +59,7 @@ class Pricing:
         price = self.usd(token)
         if price is None:
             return None
-        value: int = amount * price // 10 ** self.config.decimals(token)
+        value: int = amount * price // self.config.unit(token)
         return value
 
     def quote(self, token: bytes) -> Quote:
@@ -118,15 +117,15 @@ class Pricing:
         """Σ dollars on the stable sides / Σ reference tokens on the other sides."""
         reference = self.config.reference_token
         assert reference is not None
-        dollars = Fraction(0)
-        held = 0
-        for _, stablecoin, reserve_reference, reserve_stable in self.reference_breakdown():
-            dollars += Fraction(reserve_stable, 10 ** self.config.decimals(stablecoin))
-            held += reserve_reference
+        breakdown = self.reference_breakdown()
+        held = sum(row[2] for row in breakdown)
         if held == 0:
             return UNPRICED
-        whole = Fraction(held, 10 ** self.config.decimals(reference))
-        return Quote(int(dollars * SCALE / whole), "reference")
+        # dollars = Σ reserve_stable / 10**decimals, over the common denominator 10**most
+        most = max(self.config.decimals(row[1]) for row in breakdown)
+        dollars = sum(row[3] * 10 ** (most - self.config.decimals(row[1])) for row in breakdown)
+        price = dollars * SCALE * 10 ** self.config.decimals(reference) // (10**most * held)
+        return Quote(price, "reference")
 
     def reserves(self, token: bytes, other: bytes) -> tuple[bytes, int, int] | None:
         """The pair of two tokens and its reserves as (pair, reserve of token, reserve of other)."""

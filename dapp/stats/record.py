@@ -16,6 +16,7 @@ rolled back (`forget`), so it never holds anything the database does not.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -569,9 +570,11 @@ class _InputRecord:
             "INSERT OR REPLACE INTO stat_account_pairs VALUES (?, ?, ?, ?)",
             [(*key, *entry) for key, entry in self.account_pairs.items()],
         )
-        self.sql.executemany(
-            "INSERT OR IGNORE INTO stat_account_tokens VALUES (?, ?)", sorted(self.account_tokens)
-        )
+        if self.account_tokens:
+            self.sql.executemany(
+                "INSERT OR IGNORE INTO stat_account_tokens VALUES (?, ?)",
+                sorted(self.account_tokens),
+            )
 
     def supply(self, state: PairState) -> int:
         """The pair's LP tokens after the input; only a Mint or a Burn changes them."""
@@ -584,37 +587,33 @@ class _InputRecord:
 
     def _token_liquidity(self, changes: Mapping[int, int]) -> dict[int, tuple[int, int | None]]:
         """Each token of a touched pair: what all pairs hold of it after the input, and its
-        USD value; writes those that changed."""
+        USD value. A token not remembered is summed over its pairs (whose reserves are already
+        those after the input); a remembered one moves by this input's changes."""
         memory = self.memory
         tokens: dict[int, bytes] = {}
         for state in self.pairs.values():
             tokens.update(zip(state.token_ids, (state.token0, state.token1), strict=True))
-        missing = [token_id for token_id in tokens if token_id not in memory.liquidity]
-        if missing:
-            stored = dict(
-                self.sql.execute(
-                    "SELECT token_id, liquidity FROM stat_tokens"
-                    f" WHERE token_id IN ({', '.join('?' * len(missing))})",
-                    missing,
-                ).fetchall()
-            )
-            for token_id in missing:
-                memory.liquidity[token_id] = decode_amount(stored.get(token_id, 0))
         out: dict[int, tuple[int, int | None]] = {}
         for token_id, token in tokens.items():
-            amount = memory.liquidity[token_id] = memory.liquidity[token_id] + changes.get(
-                token_id, 0
-            )
+            if token_id in memory.liquidity:
+                amount = memory.liquidity[token_id] + changes.get(token_id, 0)
+            else:
+                amount = token_liquidity(self.sql, token_id)
+            memory.liquidity[token_id] = amount
             out[token_id] = (amount, self.pricing.value(token, amount))
-        self.sql.executemany(
-            "INSERT OR REPLACE INTO stat_tokens VALUES (?, ?)",
-            [
-                (token_id, encode_amount(out[token_id][0]))
-                for token_id in tokens
-                if token_id in changes
-            ],
-        )
         return out
+
+
+def token_liquidity(sql: sqlite3.Connection, token_id: int) -> int:
+    """Σ of a token's reserves over every pair it is in (Uniswap's Token.totalLiquidity)."""
+    total = 0
+    for reserve0, reserve1, token0_id in sql.execute(
+        "SELECT reserve0, reserve1, token0_id FROM pairs WHERE token0_id = ?"
+        " UNION ALL SELECT reserve0, reserve1, token0_id FROM pairs WHERE token1_id = ?",
+        (token_id, token_id),
+    ):
+        total += decode_amount(reserve0 if token0_id == token_id else reserve1)
+    return total
 
 
 def swap_row(
