@@ -55,10 +55,12 @@ class Store:
             self.connection = sqlite3.connect(self.path, isolation_level=None)
             # No fsync: inside the Cartesi machine there is no power loss to survive (the node
             # snapshots the whole machine), and an fsync per input costs ten times the input's
-            # work. The rollback journal stays (PERSIST reuses its file): a rejected input and a
-            # crashed process still roll back atomically.
+            # work. Write-ahead logging: a commit appends the pages it changed once (a rollback
+            # journal writes each page twice), a rejected input rolls back, and a crashed
+            # process loses only the input it was in; the read-only inspector reads the last
+            # commit without blocking or being blocked.
             self.connection.execute("PRAGMA synchronous = OFF")
-            self.connection.execute("PRAGMA journal_mode = PERSIST")
+            self.connection.execute("PRAGMA journal_mode = WAL")
             self._create_schema()
         self._address_ids: dict[bytes, int] = {}
 
