@@ -740,7 +740,7 @@ class _Record:
             state.pair_id,
             span,
             self.now,
-            lambda: PairCandle.opening(state.reserve0, state.reserve1),
+            PairCandle.opening,
         )
 
     def _token_candle(self, token: bytes, token_id: int, span: int) -> TokenCandle:

@@ -581,11 +581,11 @@ class Model:
         return sorted(events, key=lambda e: (e.ts, e.seq))
 
     def high_low(self, pair: bytes, start: int | None) -> tuple[int | None, int | None]:
-        """Highest and lowest mid price after the pair's events in the window."""
+        """Highest and lowest mid price after the pair's swaps in the window."""
         prices = [
             self.mid(pair, e.reserve0, e.reserve1)
             for e in self.pair_events(pair)
-            if start is None or e.ts >= start
+            if isinstance(e, SwapRecord) and (start is None or e.ts >= start)
         ]
         known = [p for p in prices if p is not None]
         return (max(known), min(known)) if known else (None, None)
@@ -596,12 +596,12 @@ class Model:
         for event in self.pair_events(pair):
             start = period_start(event.ts, span)
             bucket = buckets.setdefault(start, PairBucket(start))
-            bucket.prices.append(self.mid(pair, event.reserve0, event.reserve1))
             bucket.close = (event.reserve0, event.reserve1)
             bucket.last_input = max(bucket.last_input, event.input_index)
             bucket.tx_count += 1
             if isinstance(event, SwapRecord):
                 bucket.swaps.append(event)
+                bucket.prices.append(self.mid(pair, event.reserve0, event.reserve1))
         for bucket in buckets.values():
             after = self.after_input(bucket.last_input)
             bucket.reserve_usd, bucket.supply = after.tracked[pair], after.supply[pair]
@@ -648,7 +648,7 @@ class PairBucket:
     """A pair's hour or day with activity."""
 
     start: int
-    prices: list[int | None] = field(default_factory=list)  # mid after each event
+    prices: list[int | None] = field(default_factory=list)  # mid after each swap
     swaps: list[SwapRecord] = field(default_factory=list)
     close: tuple[int, int] = (0, 0)
     tx_count: int = 0

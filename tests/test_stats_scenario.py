@@ -317,10 +317,10 @@ def pair_candle_row(model: Model, pair: bytes, bucket: PairBucket) -> dict[str, 
         "fees_usd": usd(sums["fees"]),
         "swap_count": len(bucket.swaps),
         "tx_count": bucket.tx_count,
-        "open": shown(bucket.prices[0]),
+        "open": shown(bucket.prices[0] if bucket.prices else None),
         "high": shown(max(prices, default=None)),
         "low": shown(min(prices, default=None)),
-        "close": shown(bucket.prices[-1]),
+        "close": shown(bucket.prices[-1] if bucket.prices else None),
     }
 
 

@@ -39,8 +39,10 @@ class Figures:
 class PairCandle(Figures):
     """A pair's hour or day (Uniswap's PairHourData/PairDayData, plus OHLC).
 
-    The open, high, low and close are kept as the reserves at those events, so the price can be
-    shown exactly in either orientation (token1 per token0, or its inverse)."""
+    The open, high, low and close are those of the mid price after each swap in the period
+    (mints and burns trade nothing), kept as the reserves after those swaps so the price can be
+    shown exactly in either orientation (token1 per token0, or its inverse); zeros until the
+    period's first swap. `reserve0`/`reserve1` are the reserves after its last event of any kind."""
 
     open0: int
     open1: int
@@ -61,10 +63,12 @@ class PairCandle(Figures):
     tx_count: int = 0
     reserve_usd: int = 0  # tracked, at the close
     supply: int = 0  # LP tokens, at the close
+    reserve0: int = 0
+    reserve1: int = 0
 
     @classmethod
-    def opening(cls, reserve0: int, reserve1: int) -> PairCandle:
-        return cls(*(reserve0, reserve1) * 4)
+    def opening(cls) -> PairCandle:
+        return cls(0, 0, 0, 0, 0, 0, 0, 0)
 
     def add_swap(self, values: SwapValues, reserve0: int, reserve1: int) -> None:
         self.volume0 += values.volume0
@@ -76,14 +80,18 @@ class PairCandle(Figures):
         self.fees_usd += values.fee
         self.swap_count += 1
         self.add_event(reserve0, reserve1)
-
-    def add_event(self, reserve0: int, reserve1: int) -> None:
-        """A swap, mint or burn: one more transaction, with the mid price after it."""
-        self.tx_count += 1
         self.price_event(reserve0, reserve1)
 
+    def add_event(self, reserve0: int, reserve1: int) -> None:
+        """A swap, mint or burn: one more transaction, and the reserves after it."""
+        self.tx_count += 1
+        self.reserve0, self.reserve1 = reserve0, reserve1
+
     def price_event(self, reserve0: int, reserve1: int) -> None:
-        """Fold in the mid price after an event (reserve1 / reserve0)."""
+        """Fold in the mid price after a swap (reserve1 / reserve0)."""
+        if self.open0 == 0 and self.open1 == 0:
+            self.open0 = self.high0 = self.low0 = reserve0
+            self.open1 = self.high1 = self.low1 = reserve1
         if _above(reserve0, reserve1, self.high0, self.high1):
             self.high0, self.high1 = reserve0, reserve1
         if _above(self.low0, self.low1, reserve0, reserve1):

@@ -252,22 +252,19 @@ class Market:
         return mid * (10000 - FEE_BPS) // 10000, mid * 10000 // (10000 - FEE_BPS)
 
     def high_low(self, pair: MarketPair, start: int) -> tuple[int | None, int | None]:
-        """Highest and lowest mid price after the pair's events in [start, as_of]: the log for
+        """Highest and lowest mid price after the pair's swaps in [start, as_of]: the log for
         the partial hour at the start, hour buckets up to the next day, day buckets after (the
         last bucket reaches as_of: nothing is later). Extremes are found on reserve ratios by
         cross-multiplication; only the two winners are priced."""
         first_hour = -(-start // HOUR) * HOUR
         first_day = -(-first_hour // DAY_SECONDS) * DAY_SECONDS
-        points: list[tuple[int, int]] = []
-        for table in ("swap_log", "liquidity_log"):
-            points.extend(
-                (decode_amount(r0), decode_amount(r1))
-                for r0, r1 in self.sql.execute(
-                    f"SELECT reserve0, reserve1 FROM {table}"
-                    " WHERE pair_id = ? AND ts >= ? AND ts < ?",
-                    (pair.pair_id, start, first_hour),
-                )
+        points = [
+            (decode_amount(r0), decode_amount(r1))
+            for r0, r1 in self.sql.execute(
+                "SELECT reserve0, reserve1 FROM swap_log WHERE pair_id = ? AND ts >= ? AND ts < ?",
+                (pair.pair_id, start, first_hour),
             )
+        ]
         for span, low, high in ((HOUR, first_hour, first_day), (DAY_SECONDS, first_day, None)):
             rows = self.sql.execute(
                 "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"

@@ -393,7 +393,7 @@ class _InputRecord:
             state.pair_id,
             span,
             ts,
-            lambda: PairCandle.opening(state.reserve0, state.reserve1),
+            PairCandle.opening,
             None,
         )
         assert isinstance(candle, PairCandle)

@@ -278,8 +278,8 @@ def pair_candles(inspector: Inspector, params: list[str], query: Query) -> dict[
         out.append(
             {
                 "period_start": period,
-                "reserve0": market.amount(found.token0, candle.close0),
-                "reserve1": market.amount(found.token1, candle.close1),
+                "reserve0": market.amount(found.token0, candle.reserve0),
+                "reserve1": market.amount(found.token1, candle.reserve1),
                 "total_supply": str(candle.supply),
                 "reserve_usd": market.usd(candle.reserve_usd),
                 "volume_token0": market.amount(found.token0, candle.volume0),
