@@ -29,10 +29,11 @@ each hop's output, valued at the floor-free marginal rate of the hops after it (
 prices are near 1:1).
 
 Rotations. A→B→C→A and B→C→A→B are one trade seen from two start tokens; the reverse direction
-is a different trade. Each directed cycle is listed once, in the rotation with the highest
-profit_bps: the real-valued optimum is the same in every rotation (√gain − 1), but the floors
-differ by start token, and the start token is also the currency of the profit, so the best one
-is the one worth showing (ties: the smallest start address).
+is a different trade. Each directed cycle is listed once. The route trades it from the token the
+market ranks first as a quote (a stablecoin, then the reference token; else the smallest
+address), so the profit is in the most useful currency and each cycle is sized once; the
+real-valued optimum is the same in every rotation (√gain − 1), only the floors differ.
+`best_rotation` without a ranking sizes every rotation and keeps the best return.
 
 Two-hop cycles need two different pairs over the same two tokens; this application, like the
 Uniswap factory, has one pair per token pair, and a path may use a pair once, so none exist.
@@ -138,7 +139,9 @@ def arbitrage(
     as_of = inspector.store.progress().last_timestamp
     pairs, pairs_cut = load_pairs(inspector, as_of)
     cycles, search_cut = find_cycles(pairs, max_hops, min_profit_bps)
-    opportunities, sizing_cut = best_opportunities(cycles)
+    # each cycle traded from its token the market ranks first as a quote (a stablecoin, then
+    # the reference token), so profits are in the most useful currency; else its smallest token
+    opportunities, sizing_cut = best_opportunities(cycles, inspector.market_config.quote_rank)
     return {
         "as_of": as_of,
         "opportunities": [_opportunity_json(found, usd_value) for found in opportunities],
@@ -254,7 +257,9 @@ def _hops(pairs: Sequence[Pair], tokens: Sequence[bytes]) -> list[Hop]:
 
 
 # --- sizing ------------------------------------------------------------------------------------
-def best_opportunities(cycles: Sequence[Cycle]) -> tuple[list[Opportunity], bool]:
+def best_opportunities(
+    cycles: Sequence[Cycle], start_rank: Callable[[bytes], int] | None = None
+) -> tuple[list[Opportunity], bool]:
     """The `MAX_OPPORTUNITIES` best cycles by profit_bps; True if some may be missing.
 
     Cycles are sized in decreasing gain. No input earns more bps than the gain minus one, so once
@@ -270,7 +275,7 @@ def best_opportunities(cycles: Sequence[Cycle]) -> tuple[list[Opportunity], bool
                 return found, True
         if sized >= MAX_SIZED:
             return found, True
-        best = best_rotation(cycle)
+        best = best_rotation(cycle, start_rank)
         if best is not None:
             bisect.insort(found, best, key=_rank)
             if len(found) > MAX_OPPORTUNITIES:
@@ -284,8 +289,17 @@ def _rank(found: Opportunity) -> tuple[int, tuple[bytes, ...], bytes]:
     return -found.bps_hundredths, found.cycle.tokens, found.cycle.pairs[0].address
 
 
-def best_rotation(cycle: Cycle) -> Opportunity | None:
-    """The rotation whose best input earns the highest return (ties: smallest start token)."""
+def best_rotation(
+    cycle: Cycle, start_rank: Callable[[bytes], int] | None = None
+) -> Opportunity | None:
+    """The rotation whose best input earns the highest return (ties: smallest start token);
+    with `start_rank`, only the rotation starting at the best-ranked token (ties: smallest),
+    sized once instead of once per token."""
+    if start_rank is not None:
+        k = min(range(len(cycle.tokens)), key=lambda i: (start_rank(cycle.tokens[i]), i))
+        rotation = cycle.rotated(k)
+        optimum = optimal_input(rotation.hops())
+        return None if optimum is None else Opportunity(rotation, optimum)
     best: Opportunity | None = None
     best_key: tuple[Fraction, bytes] | None = None
     for k in range(len(cycle.tokens)):
