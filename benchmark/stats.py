@@ -67,7 +67,14 @@ from dapp.stats.figures import (
     period_start,
 )
 from dapp.stats.pricing import Pricing
-from dapp.stats.record import PairState, Recorder, swap_row, token_liquidity
+from dapp.stats.record import (
+    PairState,
+    Recorder,
+    load_pair_states,
+    save_accounts,
+    swap_row,
+    token_liquidity,
+)
 from dapp.stats.values import impact_bps, swap_values, tracked_value
 from dapp.store import Store, decode_amount, encode_amount
 from devnet.rollup_server import advance_data, v2_metadata
@@ -425,41 +432,7 @@ class _Exchange:
 
     def _load_pairs(self) -> None:
         """Each pair as `Recorder` would load it (`PairState`), from the setup's rows."""
-        rows = self.sql.execute(
-            "SELECT p.pair_id, a.address, t0.address, t1.address, p.token0_id, p.token1_id,"
-            " s.reserve0, s.reserve1, s.tracked_usd FROM pairs p JOIN stat_pairs s"
-            " USING (pair_id) JOIN addresses a ON a.id = p.pair_id"
-            " JOIN addresses t0 ON t0.id = p.token0_id"
-            " JOIN addresses t1 ON t1.id = p.token1_id ORDER BY p.pair_id"
-        ).fetchall()
-        for row in rows:
-            pair_id, address, token0, token1, id0, id1, reserve0, reserve1, tracked = row
-            cumulative = self.sql.execute(
-                "SELECT c_volume0, c_volume1, c_in0, c_in1, c_usd, c_usd_untracked, c_fee_usd,"
-                " c_count, c_buys FROM swap_log WHERE pair_id = ? ORDER BY ts DESC, id DESC"
-                " LIMIT 1",
-                (pair_id,),
-            ).fetchone()
-            counts = self.sql.execute(
-                "SELECT c_mints, c_burns FROM liquidity_log WHERE pair_id = ?"
-                " ORDER BY ts DESC, id DESC LIMIT 1",
-                (pair_id,),
-            ).fetchone()
-            state = PairState(
-                pair_id=pair_id,
-                address=bytes(address),
-                token0=bytes(token0),
-                token1=bytes(token1),
-                token_ids=(id0, id1),
-                reserve0=decode_amount(reserve0),
-                reserve1=decode_amount(reserve1),
-                tracked_usd=decode_amount(tracked),
-                cumulative=(
-                    [0] * 9 if cumulative is None else [decode_amount(v) for v in cumulative]
-                ),
-                mints=0 if counts is None else counts[0],
-                burns=0 if counts is None else counts[1],
-            )
+        for state in load_pair_states(self.sql, "1", ()):
             state.start_input()
             self.pairs[state.address] = state
             self.by_tokens[(state.token0, state.token1)] = state
@@ -686,14 +659,14 @@ class _Exchange:
             "INSERT OR REPLACE INTO tvl_hours VALUES (?, ?)",
             ((start, encode_amount(tvl)) for start, tvl in self.tvl_hours.items()),
         )
-        sql.executemany(
-            "INSERT OR REPLACE INTO stat_accounts VALUES (?, ?, ?, ?)",
+        save_accounts(
+            sql,
             (
                 (
                     account_id,
                     self.last_swap_ts.get(account_id),
                     self.last_liquidity_ts.get(account_id),
-                    figures.dump(),
+                    figures,
                 )
                 for account_id, figures in self.figures.items()
             ),

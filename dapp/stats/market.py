@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cached_property
 
 from dapp.addresses import parse_address, to_checksum_address
@@ -19,6 +19,7 @@ from dapp.stats.config import MarketConfig, TokenInfo
 from dapp.stats.figures import HOUR, PairCandle
 from dapp.stats.numbers import SCALE, fixed, price, units
 from dapp.stats.pricing import Pricing
+from dapp.stats.record import CUMULATIVE_COLUMNS
 from dapp.store import Store, decode_amount
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 604800, "30d": 2592000, "all": None}
@@ -80,26 +81,12 @@ class Window:
     buy_count: int = 0  # swaps that took the base token out
 
     def __add__(self, other: Window) -> Window:
-        return Window(*(a + b for a, b in zip(_values(self), _values(other), strict=True)))
+        return Window(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def __sub__(self, other: Window) -> Window:
+        return Window(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
-def _values(window: Window) -> tuple[int, ...]:
-    return (
-        window.volume0,
-        window.volume1,
-        window.in0,
-        window.in1,
-        window.volume_usd,
-        window.volume_usd_untracked,
-        window.fees_usd,
-        window.swap_count,
-        window.buy_count,
-    )
-
-
-_CUMULATIVE = (
-    "c_volume0, c_volume1, c_in0, c_in1, c_usd, c_usd_untracked, c_fee_usd, c_count, c_buys"
-)
 _PAIR_COLUMNS = (
     "SELECT p.pair_id, a.address, t0.address, t1.address, p.reserve0, p.reserve1,"
     " s.created_at, s.created_input FROM pairs p JOIN stat_pairs s USING (pair_id)"
@@ -299,11 +286,11 @@ class Market:
         if start is None:
             return upper
         lower = self._totals(pair.pair_id, "ts < ?", start)
-        return Window(*(a - b for a, b in zip(_values(upper), _values(lower), strict=True)))
+        return upper - lower
 
     def _totals(self, pair_id: int, condition: str, ts: int) -> Window:
         row = self.sql.execute(
-            f"SELECT {_CUMULATIVE} FROM swap_log WHERE pair_id = ? AND {condition}"
+            f"SELECT {CUMULATIVE_COLUMNS} FROM swap_log WHERE pair_id = ? AND {condition}"
             " ORDER BY ts DESC, id DESC LIMIT 1",
             (pair_id, ts),
         ).fetchone()

@@ -113,7 +113,8 @@ class _Memory:
                 remembered.clear()
 
 
-_CUMULATIVE = (
+# a pair's running totals in swap_log, in SwapValues.accumulate's order
+CUMULATIVE_COLUMNS = (
     "c_volume0, c_volume1, c_in0, c_in1, c_usd, c_usd_untracked, c_fee_usd, c_count, c_buys"
 )
 
@@ -356,36 +357,8 @@ class _InputRecord:
     def _load_pair(self, address: bytes) -> PairState:
         pair_id = self.store.address_id(address)
         assert pair_id is not None
-        row = self.sql.execute(
-            "SELECT t0.address, t1.address, p.token0_id, p.token1_id, s.reserve0, s.reserve1,"
-            " s.tracked_usd FROM pairs p JOIN stat_pairs s USING (pair_id)"
-            " JOIN addresses t0 ON t0.id = p.token0_id"
-            " JOIN addresses t1 ON t1.id = p.token1_id WHERE pair_id = ?",
-            (pair_id,),
-        ).fetchone()
-        cumulative = self.sql.execute(
-            f"SELECT {_CUMULATIVE} FROM swap_log WHERE pair_id = ? ORDER BY ts DESC, id DESC"
-            " LIMIT 1",
-            (pair_id,),
-        ).fetchone()
-        counts = self.sql.execute(
-            "SELECT c_mints, c_burns FROM liquidity_log WHERE pair_id = ?"
-            " ORDER BY ts DESC, id DESC LIMIT 1",
-            (pair_id,),
-        ).fetchone()
-        return PairState(
-            pair_id=pair_id,
-            address=address,
-            token0=bytes(row[0]),
-            token1=bytes(row[1]),
-            token_ids=(row[2], row[3]),
-            reserve0=decode_amount(row[4]),
-            reserve1=decode_amount(row[5]),
-            tracked_usd=decode_amount(row[6]),
-            cumulative=[0] * 9 if cumulative is None else [decode_amount(v) for v in cumulative],
-            mints=0 if counts is None else counts[0],
-            burns=0 if counts is None else counts[1],
-        )
+        (state,) = load_pair_states(self.sql, "p.pair_id = ?", (pair_id,))
+        return state
 
     def pair_candle(self, state: PairState, span: int, ts: int) -> PairCandle:
         candle = self._bucket(
@@ -551,20 +524,17 @@ class _InputRecord:
                 "INSERT OR REPLACE INTO tvl_hours VALUES (?, ?)",
                 (period_start(self.timestamp, HOUR), encode_amount(memory.tvl)),
             )
-        self.sql.executemany(
-            "INSERT INTO stat_accounts VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE"
-            " SET last_swap_ts = coalesce(excluded.last_swap_ts, last_swap_ts),"
-            " last_liquidity_ts = coalesce(excluded.last_liquidity_ts, last_liquidity_ts),"
-            " data = excluded.data",
-            [
+        save_accounts(
+            self.sql,
+            (
                 (
                     account_id,
                     self.account_swap_ts.get(account_id),
                     self.account_liquidity_ts.get(account_id),
-                    figures.dump(),
+                    figures,
                 )
                 for account_id, figures in self.accounts.items()
-            ],
+            ),
         )
         self.sql.executemany(
             "INSERT OR REPLACE INTO stat_account_pairs VALUES (?, ?, ?, ?)",
@@ -614,6 +584,65 @@ def token_liquidity(sql: sqlite3.Connection, token_id: int) -> int:
     ):
         total += decode_amount(reserve0 if token0_id == token_id else reserve1)
     return total
+
+
+def load_pair_states(sql: sqlite3.Connection, where: str, args: tuple[int, ...]) -> list[PairState]:
+    """Pairs as the recorder follows them, as the last recorded input left them."""
+    rows = sql.execute(
+        "SELECT p.pair_id, a.address, t0.address, t1.address, p.token0_id, p.token1_id,"
+        " s.reserve0, s.reserve1, s.tracked_usd FROM pairs p JOIN stat_pairs s USING (pair_id)"
+        " JOIN addresses a ON a.id = p.pair_id JOIN addresses t0 ON t0.id = p.token0_id"
+        f" JOIN addresses t1 ON t1.id = p.token1_id WHERE {where} ORDER BY p.pair_id",
+        args,
+    ).fetchall()
+    states = []
+    for pair_id, address, token0, token1, id0, id1, reserve0, reserve1, tracked in rows:
+        cumulative = sql.execute(
+            f"SELECT {CUMULATIVE_COLUMNS} FROM swap_log WHERE pair_id = ?"
+            " ORDER BY ts DESC, id DESC LIMIT 1",
+            (pair_id,),
+        ).fetchone()
+        counts = sql.execute(
+            "SELECT c_mints, c_burns FROM liquidity_log WHERE pair_id = ?"
+            " ORDER BY ts DESC, id DESC LIMIT 1",
+            (pair_id,),
+        ).fetchone()
+        states.append(
+            PairState(
+                pair_id=pair_id,
+                address=bytes(address),
+                token0=bytes(token0),
+                token1=bytes(token1),
+                token_ids=(id0, id1),
+                reserve0=decode_amount(reserve0),
+                reserve1=decode_amount(reserve1),
+                tracked_usd=decode_amount(tracked),
+                cumulative=(
+                    [0] * 9 if cumulative is None else [decode_amount(v) for v in cumulative]
+                ),
+                mints=0 if counts is None else counts[0],
+                burns=0 if counts is None else counts[1],
+            )
+        )
+    return states
+
+
+def save_accounts(
+    sql: sqlite3.Connection,
+    rows: Iterable[tuple[int, int | None, int | None, AccountFigures]],
+) -> None:
+    """Write wallets' figures: (account id, last swap time, last liquidity time, figures); a
+    time given as None keeps the stored one."""
+    sql.executemany(
+        "INSERT INTO stat_accounts VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE"
+        " SET last_swap_ts = coalesce(excluded.last_swap_ts, last_swap_ts),"
+        " last_liquidity_ts = coalesce(excluded.last_liquidity_ts, last_liquidity_ts),"
+        " data = excluded.data",
+        [
+            (account_id, swap_ts, liquidity_ts, figures.dump())
+            for account_id, swap_ts, liquidity_ts, figures in rows
+        ],
+    )
 
 
 def swap_row(
