@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 
 from dapp.addresses import parse_address, to_checksum_address
@@ -80,11 +80,14 @@ class Window:
     swap_count: int = 0
     buy_count: int = 0  # swaps that took the base token out
 
+    # (a dataclass's __dict__ holds its fields in order; dataclasses.astuple deep-copies)
     def __add__(self, other: Window) -> Window:
-        return Window(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        pairs = zip(self.__dict__.values(), other.__dict__.values(), strict=True)
+        return Window(*(a + b for a, b in pairs))
 
     def __sub__(self, other: Window) -> Window:
-        return Window(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        pairs = zip(self.__dict__.values(), other.__dict__.values(), strict=True)
+        return Window(*(a - b for a, b in pairs))
 
 
 _PAIR_COLUMNS = (
