@@ -361,6 +361,10 @@ class _InputRecord:
         return state
 
     def pair_candle(self, state: PairState, span: int, ts: int) -> PairCandle:
+        touched = self.candles.get(("pair_candles", state.pair_id, span, ts - ts % span))
+        if touched is not None:
+            assert isinstance(touched, PairCandle)
+            return touched
         candle = self._bucket(
             "pair_candles",
             state.pair_id,
@@ -373,6 +377,11 @@ class _InputRecord:
         return candle
 
     def token_candle(self, token: bytes, span: int, ts: int) -> TokenCandle:
+        token_id = self.store.intern_address(token)
+        touched = self.candles.get(("token_candles", token_id, span, ts - ts % span))
+        if touched is not None:
+            assert isinstance(touched, TokenCandle)
+            return touched
         price = self.pricing.usd(token)
 
         def first_touch(candle: Figures) -> None:
@@ -381,7 +390,7 @@ class _InputRecord:
 
         candle = self._bucket(
             "token_candles",
-            self.store.intern_address(token),
+            token_id,
             span,
             ts,
             lambda: TokenCandle.opening(price),

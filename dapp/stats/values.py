@@ -13,7 +13,7 @@ from dapp.stats.pricing import Pricing
 FEE_NUMERATOR, FEE_DENOMINATOR = 3, 1000  # Uniswap V2's 0.3%, charged on what is paid in
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is several times slower
 class SwapValues:
     """A swap's figures. Volumes are single-sided, |in − out| per token (PowerLoom); `tracked`
     counts whitelisted sides only and `untracked` every priced side (Uniswap's subgraph)."""
