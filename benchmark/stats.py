@@ -66,7 +66,7 @@ from dapp.stats.figures import (
     TokenCandle,
     period_start,
 )
-from dapp.stats.pricing import Pricing
+from dapp.stats.pricing import Pricing, forget_moved
 from dapp.stats.record import (
     PairState,
     Recorder,
@@ -321,12 +321,7 @@ class _Prices(Pricing):
         self._pairs = pairs
 
     def changed(self, state: PairState) -> None:
-        tokens = {state.token0, state.token1}
-        if self.config.reference_token in tokens and tokens & set(self.config.stablecoins):
-            self._quotes.clear()
-            return
-        for token in tokens:
-            self._quotes.pop(token, None)
+        forget_moved(self._quotes, self.config, (state.token0, state.token1))
 
     def reserves(self, token: bytes, other: bytes) -> tuple[bytes, int, int] | None:
         first, second = sorted((token, other))

@@ -200,12 +200,11 @@ class Application:
                     notices=(notice_payload(metadata.input_index, self.events),),
                     vouchers=tuple(applied.vouchers),
                 )
-        except StreamdexError as err:
-            self.recorder.forget()  # it may remember this rolled-back input's statistics
+        except StreamdexError as err:  # raised before the statistics are recorded
             outcome = _rejected(applied.kind, err.code, str(err))
         except Exception as err:  # a bug: roll back (done), report, and keep serving
             log.exception("input %s failed inside streamdex", input_index)
-            self.recorder.forget()
+            self.recorder.forget()  # the failure may have come after the statistics were kept
             outcome = _rejected(
                 applied.kind,
                 InternalError.code,

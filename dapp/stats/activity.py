@@ -34,18 +34,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dapp.addresses import parse_address, to_checksum_address
 from dapp.amm.pair import Pair
-from dapp.errors import BadParameter, StreamdexError
+from dapp.errors import BadParameter
 from dapp.stats.figures import DAY, AccountFigures
-from dapp.stats.market import Market, MarketPair
+from dapp.stats.market import Market, MarketPair, address_parameter
 from dapp.stats.numbers import fixed, price, ratio
-from dapp.stats.routes import time_parameter
+from dapp.stats.routes import limit_parameter, time_parameter
 from dapp.store import decode_amount
 
 if TYPE_CHECKING:
     from dapp.inspect import Inspector, Query
 
 DEFAULT_ROWS = 100
-MAX_ROWS = 500
 MAX_POSITIONS = 500
 MAX_TOKENS = 500  # tokens read for a wallet's incoming stream rate
 MAX_TIME = 2**63 - 1
@@ -154,21 +153,9 @@ def _event_id(row: SwapRow | LiquidityRow | StreamRow) -> str:
 
 
 # --- query parameters ----------------------------------------------------------------------------
-def _limit(query: Query) -> int:
-    limit = query.integer("limit", DEFAULT_ROWS, MAX_TIME)
-    if not 1 <= limit <= MAX_ROWS:
-        raise BadParameter(f"limit must be from 1 to {MAX_ROWS}, got {limit}")
-    return limit
-
-
 def _account_parameter(query: Query) -> bytes | None:
     text = query.text("account")
-    if text is None:
-        return None
-    try:
-        return parse_address(text)
-    except StreamdexError as err:
-        raise BadParameter(f"account: {err}") from None
+    return None if text is None else address_parameter(text, "account")
 
 
 def _parse_event_id(text: str) -> tuple[int, int]:
@@ -247,7 +234,7 @@ def _listing(reader: _Reader, query: Query) -> _Listing:
         unknown_account=account is not None and account_id is None,
         start=start,
         end=end,
-        limit=_limit(query),
+        limit=limit_parameter(query, DEFAULT_ROWS),
         descending=order == "desc",
         cursor=query.text("cursor"),
     )
@@ -787,7 +774,7 @@ def activity(inspector: Inspector, params: list[str], query: Query) -> dict[str,
     kind = query.text("type") or "all"
     if kind not in ACTIVITY_TYPES:
         raise BadParameter(f"type must be one of {', '.join(ACTIVITY_TYPES)}, got {kind!r}")
-    limit = _limit(query)
+    limit = limit_parameter(query, DEFAULT_ROWS)
     cursor = query.text("cursor")
     sources = _sources(kind)
     before = None

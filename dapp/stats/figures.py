@@ -7,10 +7,9 @@ SQL (uint256 sums overflow SQLite's 64-bit integers). Changing a field's order i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from dapp.stats.values import SwapValues
@@ -232,7 +231,3 @@ class AccountFigures(Figures):
 
 def period_start(timestamp: int, span: int) -> int:
     return timestamp - timestamp % span
-
-
-def as_json(figures: Figures) -> dict[str, Any]:
-    return dataclasses.asdict(figures)

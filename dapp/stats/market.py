@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from dapp.addresses import parse_address, to_checksum_address
-from dapp.errors import BadParameter, PairNotFound
+from dapp.errors import BadParameter, PairNotFound, StreamdexError
 from dapp.stats.config import MarketConfig, TokenInfo
 from dapp.stats.figures import HOUR, PairCandle
-from dapp.stats.numbers import SCALE, fixed, price, units
+from dapp.stats.numbers import fixed, price, units
 from dapp.stats.pricing import Pricing
 from dapp.stats.record import CUMULATIVE_COLUMNS
+from dapp.stats.values import tracked_value
 from dapp.store import Store, decode_amount
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 604800, "30d": 2592000, "all": None}
@@ -145,12 +146,13 @@ class Market:
         """A pair named by its address or its ticker_id (base_target)."""
         if "_" in text:
             base_text, _, target_text = text.partition("_")
-            base, target = _address(base_text, "ticker_id"), _address(target_text, "ticker_id")
+            base = address_parameter(base_text, "ticker_id")
+            target = address_parameter(target_text, "ticker_id")
             found = self.pair_of(base, target)
             if found is None or found.base != base:
                 raise PairNotFound(f"no pair has the ticker_id {text}; /coingecko/pairs lists them")
             return found
-        return self.pair_by_address(_address(text, "the pair"))
+        return self.pair_by_address(address_parameter(text, "the pair"))
 
     def pair_by_address(self, address: bytes) -> MarketPair:
         pair_id = self.store.address_id(address)
@@ -170,17 +172,6 @@ class Market:
             _PAIR_COLUMNS + " WHERE p.token0_id = ? AND p.token1_id = ?", ids
         ).fetchone()
         return None if row is None else self._pair(row)
-
-    def token_pairs(self, token: bytes) -> list[MarketPair]:
-        token_id = self.store.address_id(token)
-        if token_id is None:
-            return []
-        rows = self.sql.execute(
-            _PAIR_COLUMNS + " WHERE p.token0_id = ? OR p.token1_id = ?"
-            " ORDER BY s.created_input, p.pair_id",
-            (token_id, token_id),
-        )
-        return [self._pair(row) for row in rows]
 
     def _pair(self, row: tuple) -> MarketPair:  # type: ignore[type-arg]
         token0, token1 = bytes(row[2]), bytes(row[3])
@@ -364,16 +355,10 @@ class Market:
         """(tracked, untracked) USD of the pair's reserves at current prices (stats-routes §1.5)."""
         usd0 = self.pricing.value(pair.token0, pair.reserve0)
         usd1 = self.pricing.value(pair.token1, pair.reserve1)
-        white = self.config.whitelist
-        white0, white1 = pair.token0 in white, pair.token1 in white
-        value0, value1 = usd0 or 0, usd1 or 0
-        if white0 and white1:
-            tracked = value0 + value1
-        elif white0 or white1:
-            tracked = 2 * (value0 if white0 else value1)
-        else:
-            tracked = 0
-        return tracked, value0 + value1
+        tracked = tracked_value(
+            self.config.whitelist, pair.token0, pair.token1, usd0, usd1, average=False
+        )
+        return tracked, (usd0 or 0) + (usd1 or 0)
 
     def tvl_before(self, ts: int) -> int | None:
         """Σ tracked reserve USD at the end of the last hour that changed it before `ts`."""
@@ -383,10 +368,6 @@ class Market:
         ).fetchone()
         return None if row is None else decode_amount(row[0])
 
-    @staticmethod
-    def scale() -> int:
-        return SCALE
-
 
 def _compare_ratios(a: tuple[int, int], b: tuple[int, int]) -> int:
     """Orders reserve pairs by reserve1/reserve0."""
@@ -394,8 +375,9 @@ def _compare_ratios(a: tuple[int, int], b: tuple[int, int]) -> int:
     return (left > right) - (left < right)
 
 
-def _address(text: str, what: str) -> bytes:
+def address_parameter(text: str, what: str) -> bytes:
+    """An address given as a parameter; a bad one is a BAD_PARAMETER that names it."""
     try:
         return parse_address(text)
-    except Exception as err:  # InvalidAddress: say which parameter
+    except StreamdexError as err:  # InvalidAddress
         raise BadParameter(f"{what}: {err}") from None

@@ -32,6 +32,21 @@ class Quote:
 UNPRICED = Quote(None, "unpriced")
 
 
+def forget_moved(
+    quotes: dict[bytes, Quote], config: MarketConfig, tokens: tuple[bytes, bytes]
+) -> None:
+    """Forget the remembered quotes a move of the pair of `tokens` can change. A token's quote
+    reads its pairs with the whitelisted tokens and their quotes; the reference token's reads
+    its pairs with the stablecoins, and every other quote may read it; a stablecoin's is fixed."""
+    reference = config.reference_token
+    if reference in tokens and any(token in config.stablecoins for token in tokens):
+        quotes.clear()
+        return
+    for token, other in (tokens, tokens[::-1]):
+        if other in config.whitelist:
+            quotes.pop(token, None)
+
+
 class Pricing:
     """Prices at the store's current reserves, each computed once per instance."""
 

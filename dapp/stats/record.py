@@ -43,7 +43,7 @@ from dapp.stats.figures import (
     TokenCandle,
     period_start,
 )
-from dapp.stats.pricing import Pricing, Quote
+from dapp.stats.pricing import Pricing, Quote, forget_moved
 from dapp.stats.values import SwapValues, impact_bps, swap_values, tracked_value
 from dapp.store import Store, decode_amount, encode_amount
 
@@ -190,11 +190,9 @@ class _InputRecord:
 
     def prepare(self, events: Iterable[Event]) -> None:
         """Before the walk: register the new pairs, and make the prices those after the input.
-        The remembered reserves of every pair the input moved become its last Sync's; the
-        remembered prices those reserves can move are forgotten: a pair with the reference token
-        moves the reference price and so every price through it; a pair with another
-        whitelisted token moves the price of its other token."""
-        memory, config = self.memory, self.config
+        The remembered reserves of every pair the input moved become its last Sync's, and the
+        remembered prices those reserves can move are forgotten."""
+        memory = self.memory
         for event in events:
             if isinstance(event, PairCreated):
                 pair_id = self.store.address_id(event.pair)
@@ -210,12 +208,7 @@ class _InputRecord:
                 memory.reserves[tokens] = (event.pair, event.reserve0, event.reserve1)
             else:
                 continue
-            if config.reference_token in tokens:
-                memory.quotes.clear()
-                continue
-            for token, other in (tokens, tokens[::-1]):
-                if other in config.whitelist:
-                    memory.quotes.pop(token, None)
+            forget_moved(memory.quotes, self.config, tokens)
 
     def swap(self, index: int, event: Swap) -> None:
         state = self.pair(event.pair)
@@ -361,10 +354,6 @@ class _InputRecord:
         return state
 
     def pair_candle(self, state: PairState, span: int, ts: int) -> PairCandle:
-        touched = self.candles.get(("pair_candles", state.pair_id, span, ts - ts % span))
-        if touched is not None:
-            assert isinstance(touched, PairCandle)
-            return touched
         candle = self._bucket(
             "pair_candles",
             state.pair_id,
@@ -378,6 +367,7 @@ class _InputRecord:
 
     def token_candle(self, token: bytes, span: int, ts: int) -> TokenCandle:
         token_id = self.store.intern_address(token)
+        # touched already: no price or closures to make (what _bucket would look up first)
         touched = self.candles.get(("token_candles", token_id, span, ts - ts % span))
         if touched is not None:
             assert isinstance(touched, TokenCandle)

@@ -12,7 +12,7 @@ from dapp.addresses import parse_address, to_checksum_address
 from dapp.amm.pair import Pair
 from dapp.amm.twamm import order_pool_address
 from dapp.errors import BadParameter
-from dapp.stats.figures import SPANS, PairCandle, TokenCandle
+from dapp.stats.figures import HOUR, SPANS, PairCandle, TokenCandle
 from dapp.stats.market import WINDOWS, Market, MarketPair, Window
 from dapp.stats.numbers import fixed, percent_change, price, ratio, units
 
@@ -164,11 +164,9 @@ def pair_stats(inspector: Inspector, params: list[str], query: Query) -> dict[st
     mints, burns = market.liquidity_counts(found, start)
     buys = window.buy_count
     close = market.last_price(found)
-    opened = (
-        market.price_at_open(found, start) if start is not None else _first_price(market, found)
-    )
+    opened = market.price_at_open(found, start or 0)  # all history: after its first swap
     high, low = market.high_low(found, start if start is not None else found.created_at)
-    tracked, _ = market.reserve_usd(found)
+    tracked, untracked = market.reserve_usd(found)
     previous_tracked = None  # the pair's tracked reserve at the window's start
     if start is not None:
         previous_tracked = _pair_reserve_usd_before(market, found, start)
@@ -203,7 +201,7 @@ def pair_stats(inspector: Inspector, params: list[str], query: Query) -> dict[st
         "price_close": fixed(close),
         "price_change": fixed(None if close is None or opened is None else close - opened),
         "price_change_pct": fixed(percent_change(close, opened)),
-        "reserve_usd": market.usd(market.reserve_usd(found)[1]),
+        "reserve_usd": market.usd(untracked),
         "tracked_reserve_usd": market.usd(tracked),
         "tracked_reserve_usd_change_pct": (
             fixed(percent_change(tracked, previous_tracked)) if market.priced else None
@@ -217,16 +215,12 @@ def _fee(market: Market, token: bytes, paid_in: int) -> str:
     return units(paid_in * 3, market.config.decimals(token) + 3)
 
 
-def _first_price(market: Market, found: MarketPair) -> int | None:
-    return market.price_at_open(found, 0)
-
-
 def _pair_reserve_usd_before(market: Market, found: MarketPair, start: int) -> int | None:
     """The pair's tracked reserve USD at the close of its last hour before the window."""
     row = market.sql.execute(
-        "SELECT data FROM pair_candles WHERE pair_id = ? AND span = 3600 AND start < ?"
+        "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start < ?"
         " ORDER BY start DESC LIMIT 1",
-        (found.pair_id, start - start % 3600),
+        (found.pair_id, HOUR, start - start % HOUR),
     ).fetchone()
     return None if row is None else PairCandle.load(row[0]).reserve_usd
 
@@ -240,10 +234,7 @@ def _candle_range(market: Market, query: Query) -> tuple[int, int, int, int]:
     span = SPANS[interval]
     end = time_parameter(query, "end_time", market.as_of)
     start = time_parameter(query, "start_time", 0)
-    limit = query.integer("limit", DEFAULT_CANDLES, MAX_ROWS)
-    if limit == 0:
-        raise BadParameter("limit must be from 1 to 500")
-    return span, start, end, limit
+    return span, start, end, limit_parameter(query, DEFAULT_CANDLES)
 
 
 def time_parameter(query: Query, name: str, default: int) -> int:
@@ -408,7 +399,7 @@ def top_pairs(inspector: Inspector, params: list[str], query: Query) -> dict[str
     by = query.text("by") or "volume"
     if by not in TOP_PAIRS_BY:
         raise BadParameter(f"by must be one of {', '.join(TOP_PAIRS_BY)}, got {by!r}")
-    limit = _limit(query, 10)
+    limit = limit_parameter(query, 10)
     ranked = []
     for found in market.pairs():
         window = market.window(found, start)
@@ -447,7 +438,7 @@ def top_tokens(inspector: Inspector, params: list[str], query: Query) -> dict[st
     by = query.text("by") or "liquidity"
     if by not in TOP_TOKENS_BY:
         raise BadParameter(f"by must be one of {', '.join(TOP_TOKENS_BY)}, got {by!r}")
-    limit = _limit(query, 10)
+    limit = limit_parameter(query, 10)
     figures: dict[bytes, list[int]] = {}  # token → [liquidity, volume]
     for found in market.pairs():
         window = market.window(found, start)
@@ -495,10 +486,11 @@ def _pair_name(market: Market, found: MarketPair) -> str:
     return f"{symbol(found.base)}-{symbol(found.target)}"
 
 
-def _limit(query: Query, default: int) -> int:
-    limit = query.integer("limit", default, MAX_ROWS)
-    if limit == 0:
-        raise BadParameter(f"limit must be from 1 to {MAX_ROWS}")
+def limit_parameter(query: Query, default: int) -> int:
+    """A page's `limit`: 1 to MAX_ROWS rows (every stats list is bounded)."""
+    limit = query.integer("limit", default, 2**63 - 1)
+    if not 1 <= limit <= MAX_ROWS:
+        raise BadParameter(f"limit must be from 1 to {MAX_ROWS}, got {limit}")
     return limit
 
 
