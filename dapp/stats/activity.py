@@ -37,7 +37,7 @@ from dapp.amm.pair import Pair
 from dapp.errors import BadParameter
 from dapp.stats.figures import DAY, AccountFigures
 from dapp.stats.market import Market, MarketPair, address_parameter
-from dapp.stats.numbers import fixed, price, ratio
+from dapp.stats.numbers import fixed, ratio
 from dapp.stats.routes import limit_parameter, time_parameter
 from dapp.store import decode_amount
 
@@ -299,24 +299,17 @@ def _swap_amounts(reader: _Reader, pair: MarketPair, row: SwapRow) -> dict[str, 
     return shown
 
 
-def _swap_side(pair: MarketPair, row: SwapRow) -> tuple[int, int, bool]:
-    """(base volume, target volume, bought): a buy took the base token out (CoinGecko)."""
-    base_in, target_in = pair.oriented(decode_amount(row.amount0_in), decode_amount(row.amount1_in))
-    base_out, target_out = pair.oriented(
-        decode_amount(row.amount0_out), decode_amount(row.amount1_out)
-    )
-    return abs(base_in - base_out), abs(target_in - target_out), base_out > base_in
+def _swap_trade(pair: MarketPair, row: SwapRow) -> tuple[int, int, bool]:
+    amounts = (row.amount0_in, row.amount1_in, row.amount0_out, row.amount1_out)
+    return pair.trade(*(decode_amount(amount) for amount in amounts))
 
 
 def swap_json(reader: _Reader, row: SwapRow) -> dict[str, Any]:
     """A swap as Uniswap's Swap entity; `price` is what the taker got (target per base, fee
     included), `price_after` the pair's mid price after it."""
     pair = reader.pair(row.pair_id)
-    config = reader.market.config
-    base_volume, target_volume, bought = _swap_side(pair, row)
-    execution = price(
-        target_volume, config.decimals(pair.target), base_volume, config.decimals(pair.base)
-    )
+    base_volume, target_volume, bought = _swap_trade(pair, row)
+    execution = reader.market.trade_price(pair, base_volume, target_volume)
     after = reader.market.mid_price(pair, decode_amount(row.reserve0), decode_amount(row.reserve1))
     return {
         "id": _event_id(row),
@@ -733,7 +726,7 @@ def _activity_json(reader: _Reader, account_id: int | None, row: _Row) -> dict[s
             "timestamp": row.ts,
             "input_index": row.input_index,
             "pair": to_checksum_address(pair.address),
-            "type": "buy" if _swap_side(pair, row)[2] else "sell",
+            "type": "buy" if _swap_trade(pair, row)[2] else "sell",
             **_swap_amounts(reader, pair, row),
             "amount_usd": reader.usd(row.amount_usd),
         }

@@ -174,33 +174,16 @@ def _trades(
     )
     trades = []
     for trade_id, ts, input_index, account, *stored in rows:
-        in0, in1, out0, out1 = (decode_amount(value) for value in stored)
-        in_base, in_target = found.oriented(in0, in1)
-        out_base, out_target = found.oriented(out0, out1)
+        volume_base, volume_target, buy = found.trade(*(decode_amount(value) for value in stored))
         trades.append(
-            _Trade(
-                trade_id=trade_id,
-                ts=ts,
-                input_index=input_index,
-                account=bytes(account),
-                volume_base=abs(in_base - out_base),
-                volume_target=abs(in_target - out_target),
-                buy=out_base > in_base,
-            )
+            _Trade(trade_id, ts, input_index, bytes(account), volume_base, volume_target, buy)
         )
     return trades
 
 
 def _trade_price(market: Market, found: MarketPair, trade: _Trade) -> str | None:
     """What the taker got: target per base of the trade itself, fee and slippage included."""
-    return fixed(
-        price(
-            trade.volume_target,
-            market.config.decimals(found.target),
-            trade.volume_base,
-            market.config.decimals(found.base),
-        )
-    )
+    return fixed(market.trade_price(found, trade.volume_base, trade.volume_target))
 
 
 # --- CoinGecko -----------------------------------------------------------------------------------

@@ -66,6 +66,13 @@ class MarketPair:
         """(base, target) from (token0, token1)."""
         return (amount0, amount1) if self.base_is_token0 else (amount1, amount0)
 
+    def trade(self, in0: int, in1: int, out0: int, out1: int) -> tuple[int, int, bool]:
+        """(base volume, target volume, bought) of a swap: single-sided volumes, and a buy
+        took the base token out (CoinGecko)."""
+        base_in, target_in = self.oriented(in0, in1)
+        base_out, target_out = self.oriented(out0, out1)
+        return abs(base_in - base_out), abs(target_in - target_out), base_out > base_in
+
 
 @dataclass(frozen=True)
 class Window:
@@ -195,6 +202,15 @@ class Market:
             reserve_target,
             self.config.decimals(pair.target),
             reserve_base,
+            self.config.decimals(pair.base),
+        )
+
+    def trade_price(self, pair: MarketPair, volume_base: int, volume_target: int) -> int | None:
+        """What a taker got: target per base of the trade itself, fee and slippage included."""
+        return price(
+            volume_target,
+            self.config.decimals(pair.target),
+            volume_base,
             self.config.decimals(pair.base),
         )
 
