@@ -340,7 +340,7 @@ class _Candles(Generic[F]):
 
     def __init__(self) -> None:
         self.open: dict[tuple[int, int], tuple[int, F]] = {}
-        self.closed: list[tuple[int, int, int, str]] = []
+        self.closed: list[tuple[int, int, int, bytes]] = []
 
     def bucket(self, owner: int, span: int, ts: int, opening: Callable[[], F]) -> F:
         """The bucket holding `ts`, opened with `opening()` if it is new."""
@@ -354,7 +354,7 @@ class _Candles(Generic[F]):
         self.open[(owner, span)] = (start, candle)
         return candle
 
-    def rows(self) -> Iterator[tuple[int, int, int, str]]:
+    def rows(self) -> Iterator[tuple[int, int, int, bytes]]:
         yield from self.closed
         for (owner, span), (start, candle) in self.open.items():
             yield owner, span, start, candle.dump()
@@ -371,7 +371,6 @@ class _Exchange:
         self.store = store
         self.sql = store.connection
         self.config = config
-        self.whitelist = config.whitelist  # a property that builds its tuple on every call
         self.ids = {bytes(a): i for i, a in self.sql.execute("SELECT id, address FROM addresses")}
         self.new_addresses: list[tuple[int, bytes]] = []
         self.balances: dict[tuple[int, int], list[int]] = {}
@@ -626,15 +625,9 @@ class _Exchange:
             ),
         )
         for state in self.pairs.values():
-            reserves = (encode_amount(state.reserve0), encode_amount(state.reserve1))
             sql.execute(
                 "UPDATE pairs SET reserve0 = ?, reserve1 = ? WHERE pair_id = ?",
-                (*reserves, state.pair_id),
-            )
-            sql.execute(
-                "UPDATE stat_pairs SET reserve0 = ?, reserve1 = ?, tracked_usd = ?"
-                " WHERE pair_id = ?",
-                (*reserves, encode_amount(state.tracked_usd), state.pair_id),
+                (encode_amount(state.reserve0), encode_amount(state.reserve1), state.pair_id),
             )
         sql.execute(
             "UPDATE progress SET last_input_index = ?, last_timestamp = ?",
@@ -812,7 +805,7 @@ class _Record:
         """_InputRecord.flush for the one pair the input touched."""
         state, exchange, pricing = self.state, self.exchange, self.pricing
         tracked = tracked_value(
-            exchange.whitelist,
+            exchange.config.whitelist,
             state.token0,
             state.token1,
             pricing.value(state.token0, state.reserve0),

@@ -156,14 +156,12 @@ CREATE INDEX pairs_by_token1 ON pairs (token1_id);
 -- valued at the prices of the state after the input; times are seconds. Every log is
 -- append-only and ordered by (ts, id).
 
--- What the recorder carries from one input to the next, per pair.
+-- When each pair was created. (What the recorder carries from one input to the next, the
+-- reserves and tracked reserve USD after the pair's last event, is its latest hour bucket's close.)
 CREATE TABLE stat_pairs (
     pair_id       INTEGER PRIMARY KEY,
     created_at    INTEGER NOT NULL,
-    created_input INTEGER NOT NULL,
-    reserve0      NOT NULL,                 -- after the pair's last recorded event
-    reserve1      NOT NULL,
-    tracked_usd   NOT NULL                  -- its tracked reserve USD then (summed in tvl_hours)
+    created_input INTEGER NOT NULL
 );
 
 -- Every swap, in processing order; id is the trade_id. A pair's executed stream-swap flow is a
@@ -244,13 +242,13 @@ CREATE TABLE stream_log (
 CREATE INDEX stream_log_by_sender ON stream_log (sender_id, ts);
 CREATE INDEX stream_log_by_receiver ON stream_log (receiver_id, ts);
 
--- Hour (span 3600) and day (span 86400) buckets that saw activity; `data` is a JSON array in the
--- field order of dapp/stats/record.PairCandle and TokenCandle.
+-- Hour (span 3600) and day (span 86400) buckets that saw activity; `data` is the list of the
+-- fields of dapp/stats/figures.PairCandle or TokenCandle, in marshal format 2 (Figures.dump).
 CREATE TABLE pair_candles (
     pair_id INTEGER NOT NULL,
     span    INTEGER NOT NULL,
     start   INTEGER NOT NULL,
-    data    TEXT NOT NULL,
+    data    BLOB NOT NULL,
     PRIMARY KEY (pair_id, span, start)
 ) WITHOUT ROWID;
 
@@ -258,7 +256,7 @@ CREATE TABLE token_candles (
     token_id INTEGER NOT NULL,
     span     INTEGER NOT NULL,
     start    INTEGER NOT NULL,
-    data     TEXT NOT NULL,
+    data     BLOB NOT NULL,
     PRIMARY KEY (token_id, span, start)
 ) WITHOUT ROWID;
 
@@ -269,13 +267,13 @@ CREATE TABLE tvl_hours (
     tvl_usd NOT NULL
 );
 
--- Per account: `data` (JSON array, field order of dapp/stats/record.AccountFigures) for the wallet
+-- Per account: `data` (dapp/stats/figures.AccountFigures, stored as the buckets are) for the wallet
 -- features; last_swap_ts and last_liquidity_ts count unique traders and LPs in a window.
 CREATE TABLE stat_accounts (
     account_id        INTEGER PRIMARY KEY,
     last_swap_ts      INTEGER,
     last_liquidity_ts INTEGER,              -- its last Mint or Burn: unique LPs in a window
-    data              TEXT NOT NULL
+    data              BLOB NOT NULL
 );
 CREATE INDEX stat_accounts_by_swap ON stat_accounts (last_swap_ts) WHERE last_swap_ts IS NOT NULL;
 CREATE INDEX stat_accounts_by_liquidity ON stat_accounts (last_liquidity_ts)

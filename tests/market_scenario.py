@@ -3,9 +3,11 @@
 Fixed timestamps; two stablecoins of different decimals (USDC 6, DAI 18); a reference token
 (WETH); a token priced through a pair (CTSI); a pair of two tokens without metadata or price
 (JUNK/GUNK); the WETH/USDC pair is reversed (USDC is token0 but the quote); buys and sells; a
-multi-hop swap; a stream swap executed across many inputs; streams created and cancelled; swaps
-exactly at as_of − 86400 and one second before. `build` returns the application, the raw list of
-inputs it was fed and as_of, so tests can recompute every figure from the inputs' notices.
+multi-hop swap; two stream swaps executed across many inputs (one ends between two touches of
+its pair, so a later input files its last flow in an earlier hour than the flow it filed before,
+in a token they share); streams created and cancelled; swaps exactly at as_of − 86400 and one
+second before. `build` returns the application, the raw list of inputs it was fed and as_of, so
+tests can recompute every figure from the inputs' notices.
 """
 
 from __future__ import annotations
@@ -109,6 +111,10 @@ def build(tmp_path: Path) -> Scenario:
     # 40 days of trading: a few swaps a day in both directions
     for day in range(39):
         base = T0 + day * DAY + 1000
+        if day == 36:
+            # USDC/WETH's stream swap ended yesterday, untouched since: advancing this path
+            # files CTSI/WETH's flow in WETH's newest hour first, then USDC/WETH's at its end
+            swap(BOB, [CTSI, WETH, USDC], 5_000 * E18, base - 500)
         swap(ALICE, [USDC, WETH], (1000 + 37 * day) * E6, base)
         swap(BOB, [WETH, USDC], (3 + day % 5) * E18 // 10, base + 1800)
         swap(ALICE, [DAI, WETH], (2500 + 11 * day) * E18, base + 7200)
@@ -150,6 +156,16 @@ def build(tmp_path: Path) -> Scenario:
                 liquidity=10 * E18,
                 amount_a_min=0,
                 amount_b_min=0,
+            )
+            # a second stream swap, 100k CTSI into WETH until day 36's second CTSI/WETH trade
+            send(
+                CAROL,
+                "swap",
+                base + 26_000,
+                amount_in=100_000 * E18,
+                amount_out_min=0,
+                path=[CTSI, WETH],
+                duration=6 * DAY - 16_000,
             )
     as_of = T0 + 40 * DAY + 5000
     # the 24h window's edges: exactly at as_of − 86400, and one second before

@@ -19,6 +19,7 @@ import pytest
 
 from dapp.addresses import to_checksum_address
 from dapp.amm.twamm import order_pool_address
+from dapp.stats.record import Recorder
 from tests import market_scenario as ms
 from tests.stats_reference import (
     DAY,
@@ -486,12 +487,22 @@ def test_the_model_sees_what_the_issue_asks_for(scenario: ms.Scenario, model: Mo
     # the multi-hop swaps: two Swap records in one input
     inputs = [s.input_index for s in model.swaps if not s.stream]
     assert any(inputs.count(index) == 2 for index in inputs)
-    # the stream swap's flow: taken by the order pools, the last of it filed at the order's end
-    flow = [s for s in model.swaps if s.stream]
+    # the stream swaps' flow: taken by the order pools, the last of USDC/WETH's filed at the
+    # order's end, in an input that filed CTSI/WETH's flow (sharing WETH) at a later time first
+    flow = [s for s in model.swaps if s.stream and s.pair == usdc_weth.address]
     assert len(flow) > 5 and {s.taker for s in flow} == {model.pools[usdc_weth.address]}
     end = 1_701_754_000 + 15 * DAY
     last_flow = flow[-1]
     assert last_flow.ts == end and model.after_input(last_flow.input_index).ts > end
+    ctsi_weth = pair_of(model, "CTSI/WETH")
+    assert any(
+        s.stream
+        and s.pair == ctsi_weth
+        and s.input_index == last_flow.input_index
+        and s.ts > last_flow.ts
+        and model.swaps.index(s) < model.swaps.index(last_flow)
+        for s in model.swaps
+    )
     # JUNK and GUNK stay unpriced; CTSI is priced through its WETH pair
     assert model.quotes[ms.JUNK].usd is None and model.quotes[ms.GUNK].usd is None
     assert model.quotes[ms.CTSI].via == "pair"
@@ -620,7 +631,7 @@ def test_stream_flow_is_filed_at_the_interval_end(scenario: ms.Scenario, model: 
     flow = next(s for s in same_day if s.stream)
     assert any(s.input_index == flow.input_index and s.ts > flow.ts for s in same_day)
     (day,) = get(scenario, f"{path}&interval=1d&cursor={day_start}")["rows"]
-    assert day["period_start"] == day_start and day["swap_count"] == len(same_day) == 3
+    assert day["period_start"] == day_start and day["swap_count"] == len(same_day) == 4
     assert day["volume_token0"] == amount(model, ms.USDC, sum(s.volume0 for s in same_day))
 
 
@@ -734,6 +745,26 @@ def test_replaying_the_inputs_gives_identical_statistics(
         assert first == second
         for path in native_routes(model):
             assert scenario.app.inspect(path.encode()) == again.app.inspect(path.encode()), path
+    finally:
+        again.app.close()
+
+
+def test_a_recorder_that_remembers_nothing_writes_the_same_statistics(
+    scenario: ms.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the recorder remembers between inputs (pairs, latest buckets, wallets, prices) only
+    saves reads: reading everything back from the database before each input gives the same
+    rows (the pairs' state from their latest hour bucket, buckets from their latest row)."""
+    remembering = Recorder.record
+
+    def forgetful(self: Recorder, *args: Any) -> None:
+        self.forget()
+        remembering(self, *args)
+
+    monkeypatch.setattr(Recorder, "record", forgetful)
+    again = ms.build(tmp_path)
+    try:
+        assert again.app.store.dump() == scenario.app.store.dump()
     finally:
         again.app.close()
 

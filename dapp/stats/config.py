@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from dapp.addresses import parse_address, to_checksum_address
@@ -53,10 +54,15 @@ class MarketConfig:
 
     def unit(self, token: bytes) -> int:
         """10**decimals: the base units of one whole token."""
-        info = self.tokens.get(token)
-        return 1 if info is None or not info.decimals else 10**info.decimals
+        return self.units.get(token, 1)
 
-    @property
+    # Cached (the configuration never changes): every swap the recorder values asks for these.
+    @cached_property
+    def units(self) -> dict[bytes, int]:
+        """10**decimals of every token with decimals; a token not listed counts in base units."""
+        return {token: 10**info.decimals for token, info in self.tokens.items() if info.decimals}
+
+    @cached_property
     def whitelist(self) -> tuple[bytes, ...]:
         """The tokens others are priced against: the stablecoins, then the reference token."""
         if self.reference_token is None or self.reference_token in self.stablecoins:

@@ -71,10 +71,10 @@ class Pricing:
 
     def value(self, token: bytes, amount: int) -> int | None:
         """What `amount` base units of `token` are worth in USD (fixed point), or None."""
-        price = self.usd(token)
+        price = self.quote(token).usd
         if price is None:
             return None
-        value: int = amount * price // self.config.unit(token)
+        value: int = amount * price // self.config.units.get(token, 1)
         return value
 
     def quote(self, token: bytes) -> Quote:
@@ -106,6 +106,7 @@ class Pricing:
             return Quote(SCALE, "stable")
         if token == config.reference_token:
             return self._reference()
+        units = config.units
         best: tuple[int, int, bytes] | None = None  # (USD on the whitelisted side, price, pair)
         for anchor in config.whitelist:
             anchor_price = self.quote(anchor).usd
@@ -115,13 +116,14 @@ class Pricing:
             pair, reserve_token, reserve_anchor = found
             if reserve_token == 0 or reserve_anchor == 0:
                 continue
-            depth = reserve_anchor * anchor_price // 10 ** config.decimals(anchor)
+            anchor_unit = units.get(anchor, 1)
+            depth = reserve_anchor * anchor_price // anchor_unit
             if best is None or depth > best[0]:
                 price = (
                     reserve_anchor
                     * anchor_price
-                    * 10 ** config.decimals(token)
-                    // (reserve_token * 10 ** config.decimals(anchor))
+                    * units.get(token, 1)
+                    // (reserve_token * anchor_unit)
                 )
                 best = (depth, price, pair)
         if best is None:
@@ -144,16 +146,15 @@ class Pricing:
 
     def reserves(self, token: bytes, other: bytes) -> tuple[bytes, int, int] | None:
         """The pair of two tokens and its reserves as (pair, reserve of token, reserve of other)."""
-        first, second = sorted((token, other))
-        key = (first, second)
+        key = (token, other) if token < other else (other, token)
         if key in self._reserves:
             found = self._reserves[key]
         else:
-            found = self._reserves[key] = self._read_reserves(first, second)
+            found = self._reserves[key] = self._read_reserves(*key)
         if found is None:
             return None
         pair, reserve0, reserve1 = found
-        return (pair, reserve0, reserve1) if token == first else (pair, reserve1, reserve0)
+        return (pair, reserve0, reserve1) if token < other else (pair, reserve1, reserve0)
 
     def _read_reserves(self, token0: bytes, token1: bytes) -> tuple[bytes, int, int] | None:
         token0_id, token1_id = self.store.address_id(token0), self.store.address_id(token1)

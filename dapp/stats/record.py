@@ -19,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from dapp.amm.twamm import order_pool_address
 from dapp.events import (
@@ -41,17 +42,18 @@ from dapp.stats.figures import (
     Figures,
     PairCandle,
     TokenCandle,
-    period_start,
 )
 from dapp.stats.pricing import Pricing, Quote, forget_moved
 from dapp.stats.values import SwapValues, impact_bps, swap_values, tracked_value
 from dapp.store import Store, decode_amount, encode_amount
 
 MEMORY_LIMIT = 4096  # entries per kind of remembered row: memory stays bounded
-CandleKey = tuple[str, int, int, int]  # (table, pair or token id, span, period start)
+BucketKey = tuple[int, int, int]  # (pair or token id, span, period start): ids never collide
+HourKey = tuple[int, int]  # (pair or token id, hour start): an input's hour and its day
+C = TypeVar("C", PairCandle, TokenCandle)
 
 
-@dataclass
+@dataclass(slots=True)
 class PairState:
     """A pair as the recorder follows it: its reserves and running totals after the last
     recorded event, and, within an input, where it started and its reserves before the last
@@ -87,7 +89,9 @@ class _Memory:
     """What the recorder wrote last, by kind; every entry equals its row in the database."""
 
     pairs: dict[bytes, PairState] = field(default_factory=dict)
-    candles: dict[CandleKey, Figures] = field(default_factory=dict)
+    # the latest hour and day bucket of each pair and token, by (id, span): (start, bucket)
+    pair_candles: dict[tuple[int, int], tuple[int, PairCandle]] = field(default_factory=dict)
+    token_candles: dict[tuple[int, int], tuple[int, TokenCandle]] = field(default_factory=dict)
     accounts: dict[int, AccountFigures] = field(default_factory=dict)
     account_pairs: dict[tuple[int, int], list[int | None]] = field(default_factory=dict)
     liquidity: dict[int, int] = field(default_factory=dict)  # token id → Σ reserves
@@ -101,7 +105,8 @@ class _Memory:
     def trim(self) -> None:
         for remembered in (
             self.pairs,
-            self.candles,
+            self.pair_candles,
+            self.token_candles,
             self.accounts,
             self.account_pairs,
             self.liquidity,
@@ -159,7 +164,11 @@ class _InputRecord:
         self.actor = actor
         self.pricing = Pricing(self.store, self.config, self.memory.quotes, self.memory.reserves)
         self.pairs: dict[bytes, PairState] = {}  # touched by this input
-        self.candles: dict[CandleKey, Figures] = {}
+        # the hour and day buckets this input touched, by (pair or token id, hour start)
+        self.pair_buckets: dict[HourKey, tuple[PairCandle, PairCandle]] = {}
+        self.token_buckets: dict[HourKey, tuple[TokenCandle, TokenCandle]] = {}
+        self.earlier_pair_candles: dict[BucketKey, PairCandle] = {}  # before a latest one
+        self.earlier_token_candles: dict[BucketKey, TokenCandle] = {}
         self.accounts: dict[int, AccountFigures] = {}
         self.account_swap_ts: dict[int, int] = {}
         self.account_liquidity_ts: dict[int, int] = {}
@@ -173,18 +182,9 @@ class _InputRecord:
         if self.actor is not None:
             self.account(self.actor).acted(self.input_index, self.timestamp)
         for index, event in enumerate(events):
-            if isinstance(event, Sync):
-                self.pair(event.pair).sync(event.reserve0, event.reserve1)
-            elif isinstance(event, Swap):
-                self.swap(index, event)
-            elif isinstance(event, (Mint, Burn)):
-                self.liquidity(index, event)
-            elif isinstance(event, (StreamCreated, StreamCancelled)):
-                self.stream(index, event)
-            elif isinstance(event, SwapOrderPlaced):
-                figures = self.account(event.trader)
-                figures.stream_swap_count += 1
-                figures.stream_swap_usd += self.usd(event.token_in, event.amount_in)
+            on = _ON_EVENT.get(type(event))
+            if on is not None:
+                on(self, index, event)
         self.flush()
         self.memory.trim()
 
@@ -197,7 +197,7 @@ class _InputRecord:
             if isinstance(event, PairCreated):
                 pair_id = self.store.address_id(event.pair)
                 self.sql.execute(
-                    "INSERT INTO stat_pairs VALUES (?, ?, ?, 0, 0, 0)",
+                    "INSERT INTO stat_pairs VALUES (?, ?, ?)",
                     (pair_id, self.timestamp, self.input_index),
                 )
                 tokens = (event.token0, event.token1)
@@ -210,11 +210,15 @@ class _InputRecord:
                 continue
             forget_moved(memory.quotes, self.config, tokens)
 
+    def sync(self, index: int, event: Sync) -> None:
+        self.pair(event.pair).sync(event.reserve0, event.reserve1)
+
     def swap(self, index: int, event: Swap) -> None:
         state = self.pair(event.pair)
+        store = self.store
         stream = event.sender == order_pool_address(event.pair)
         taker = event.sender if stream or self.actor is None else self.actor
-        account_id = self.store.intern_address(taker)
+        account_id = store.intern_address(taker)
         ts = event.at
         amounts = (event.amount0_in, event.amount1_in, event.amount0_out, event.amount1_out)
         values = swap_values(self.pricing, state.token0, state.token1, *amounts)
@@ -228,23 +232,19 @@ class _InputRecord:
                 self.input_index,
                 index,
                 stream,
-                (
-                    account_id,
-                    self.store.intern_address(event.sender),
-                    self.store.intern_address(event.to),
-                ),
+                (account_id, store.intern_address(event.sender), store.intern_address(event.to)),
                 amounts,
                 values,
             ),
         )
-        for span in (HOUR, DAY):
-            self.pair_candle(state, span, ts).add_swap(values, state.reserve0, state.reserve1)
-            for side, token in enumerate((state.token0, state.token1)):
-                self.token_candle(token, span, ts).add_swap(values, side)
+        for pair_candle in self.pair_candles(state, ts):
+            pair_candle.add_swap(values, state.reserve0, state.reserve1)
+        for side in (0, 1):
+            for token_candle in self.token_candles(state, side, ts):
+                token_candle.add_swap(values, side)
         if stream:
             return
-        figures = self.account(taker)
-        figures.add_swap(
+        self.account(taker).add_swap(
             self.input_index,
             values,
             values.bought(base_is_token0),
@@ -283,10 +283,11 @@ class _InputRecord:
                 state.burns,
             ),
         )
-        for span in (HOUR, DAY):
-            self.pair_candle(state, span, self.timestamp).add_event(state.reserve0, state.reserve1)
-            for token in (state.token0, state.token1):
-                self.token_candle(token, span, self.timestamp).tx_count += 1
+        for pair_candle in self.pair_candles(state, self.timestamp):
+            pair_candle.add_event(state.reserve0, state.reserve1)
+        for side in (0, 1):
+            for token_candle in self.token_candles(state, side, self.timestamp):
+                token_candle.tx_count += 1
         self.account(actor).add_liquidity(burn, value, self.timestamp)
         self.account_liquidity_ts[account_id] = self.timestamp
         provided = self.account_pair(account_id, state)
@@ -331,6 +332,11 @@ class _InputRecord:
         self.account_tokens.add((sender_id, token_id))
         self.account_tokens.add((receiver_id, token_id))
 
+    def order_placed(self, index: int, event: SwapOrderPlaced) -> None:
+        figures = self.account(event.trader)
+        figures.stream_swap_count += 1
+        figures.stream_swap_usd += self.usd(event.token_in, event.amount_in)
+
     def usd(self, token: bytes, amount: int) -> int:
         """USD value of an amount, 0 when the token has no price."""
         return self.pricing.value(token, amount) or 0
@@ -353,84 +359,81 @@ class _InputRecord:
         (state,) = load_pair_states(self.sql, "p.pair_id = ?", (pair_id,))
         return state
 
-    def pair_candle(self, state: PairState, span: int, ts: int) -> PairCandle:
-        candle = self._bucket(
-            "pair_candles",
-            state.pair_id,
-            span,
-            ts,
-            PairCandle.opening,
-            None,
-        )
-        assert isinstance(candle, PairCandle)
-        return candle
+    def pair_candles(self, state: PairState, ts: int) -> tuple[PairCandle, PairCandle]:
+        """The pair's hour and day around `ts`."""
+        key = (state.pair_id, ts - ts % HOUR)
+        touched = self.pair_buckets.get(key)
+        if touched is None:
+            memory, earlier = self.memory, self.earlier_pair_candles
+            touched = self.pair_buckets[key] = (
+                self._bucket(PairCandle, memory.pair_candles, earlier, state.pair_id, HOUR, ts),
+                self._bucket(PairCandle, memory.pair_candles, earlier, state.pair_id, DAY, ts),
+            )
+        return touched
 
-    def token_candle(self, token: bytes, span: int, ts: int) -> TokenCandle:
-        token_id = self.store.intern_address(token)
-        # touched already: no price or closures to make (what _bucket would look up first)
-        touched = self.candles.get(("token_candles", token_id, span, ts - ts % span))
-        if touched is not None:
-            assert isinstance(touched, TokenCandle)
-            return touched
-        price = self.pricing.usd(token)
-
-        def first_touch(candle: Figures) -> None:
-            assert isinstance(candle, TokenCandle)
-            candle.price_event(price)  # the price after this input, once per input
-
-        candle = self._bucket(
-            "token_candles",
-            token_id,
-            span,
-            ts,
-            lambda: TokenCandle.opening(price),
-            first_touch,
-        )
-        assert isinstance(candle, TokenCandle)
-        return candle
+    def token_candles(
+        self, state: PairState, side: int, ts: int
+    ) -> tuple[TokenCandle, TokenCandle]:
+        """The hour and day around `ts` of the pair's token0 (side 0) or token1; the first
+        touch in an input folds in the token's price after the input."""
+        token_id = state.token_ids[side]
+        key = (token_id, ts - ts % HOUR)
+        touched = self.token_buckets.get(key)
+        if touched is None:
+            memory, earlier = self.memory, self.earlier_token_candles
+            touched = self.token_buckets[key] = (
+                self._bucket(TokenCandle, memory.token_candles, earlier, token_id, HOUR, ts),
+                self._bucket(TokenCandle, memory.token_candles, earlier, token_id, DAY, ts),
+            )
+            price = self.pricing.usd(state.token1 if side else state.token0)
+            for candle in touched:
+                candle.price_event(price)
+        return touched
 
     def _bucket(
         self,
-        table: str,
+        kind: type[C],
+        remembered: dict[tuple[int, int], tuple[int, C]],
+        earlier: dict[BucketKey, C],
         subject_id: int,
         span: int,
         ts: int,
-        opening: Callable[[], Figures],
-        first_touch: Callable[[Figures], None] | None,
-    ) -> Figures:
-        """The bucket of a pair or token around `ts`: touched by this input already, or
-        remembered, or read (with the other span's, which the caller wants next) or opened."""
-        key = (table, subject_id, span, period_start(ts, span))
-        candle = self.candles.get(key)
-        if candle is not None:
+    ) -> C:
+        """A pair's or token's bucket around `ts`. The latest one of each is remembered, so a
+        later period opens without a read. An earlier period (a token traded in two pairs,
+        one of whose stream swaps ended before the other's latest trade) is read once per input
+        into `earlier`."""
+        start = ts - ts % span
+        latest = remembered.get((subject_id, span))
+        if latest is None:
+            table, column = _CANDLE_TABLES[kind]
+            row = self.sql.execute(
+                f"SELECT start, data FROM {table} WHERE {column} = ? AND span = ?"
+                " ORDER BY start DESC LIMIT 1",
+                (subject_id, span),
+            ).fetchone()
+            if row is not None:
+                latest = remembered[(subject_id, span)] = (row[0], kind.load(row[1]))
+        if latest is None or latest[0] < start:
+            candle = kind.opening()
+            remembered[(subject_id, span)] = (start, candle)
             return candle
-        if key not in self.memory.candles:
-            self._load_periods(table, subject_id, ts, opening)
-        candle = self.candles[key] = self.memory.candles[key]
-        if first_touch is not None:
-            first_touch(candle)
-        return candle
+        if latest[0] == start:
+            return latest[1]
+        return self._earlier_bucket(subject_id, span, start, kind, earlier)
 
-    def _load_periods(
-        self, table: str, subject_id: int, ts: int, opening: Callable[[], Figures]
-    ) -> None:
-        """Remember the stored hour and day buckets around `ts` that are not remembered yet
-        (a remembered one may hold this input's changes), opening those not stored."""
-        kind = PairCandle if table == "pair_candles" else TokenCandle
-        column = "pair_id" if table == "pair_candles" else "token_id"
-        hour, day = period_start(ts, HOUR), period_start(ts, DAY)
-        found = dict(
-            self.sql.execute(
-                f"SELECT span, data FROM {table} WHERE {column} = ?"
-                " AND ((span = ? AND start = ?) OR (span = ? AND start = ?))",
-                (subject_id, HOUR, hour, DAY, day),
-            ).fetchall()
-        )
-        for span, start in ((HOUR, hour), (DAY, day)):
-            key = (table, subject_id, span, start)
-            if key not in self.memory.candles:
-                stored = found.get(span)
-                self.memory.candles[key] = opening() if stored is None else kind.load(stored)
+    def _earlier_bucket(
+        self, subject_id: int, span: int, start: int, kind: type[C], earlier: dict[BucketKey, C]
+    ) -> C:
+        key = (subject_id, span, start)
+        candle = earlier.get(key)
+        if candle is None:
+            table, column = _CANDLE_TABLES[kind]
+            row = self.sql.execute(
+                f"SELECT data FROM {table} WHERE {column} = ? AND span = ? AND start = ?", key
+            ).fetchone()
+            candle = earlier[key] = kind.opening() if row is None else kind.load(row[0])
+        return candle
 
     def account(self, address: bytes) -> AccountFigures:
         account_id = self.store.intern_address(address)
@@ -486,31 +489,23 @@ class _InputRecord:
                 strict=True,
             ):
                 liquidity_change[token_id] = liquidity_change.get(token_id, 0) + now - before
-            self.sql.execute(
-                "UPDATE stat_pairs SET reserve0 = ?, reserve1 = ?, tracked_usd = ?"
-                " WHERE pair_id = ?",
-                (
-                    encode_amount(state.reserve0),
-                    encode_amount(state.reserve1),
-                    encode_amount(tracked),
-                    state.pair_id,
-                ),
-            )
             closes[state.pair_id] = (tracked, self.supply(state))
+        for (pair_id, _), pair_candles in self.pair_buckets.items():
+            for pair_candle in pair_candles:
+                pair_candle.reserve_usd, pair_candle.supply = closes[pair_id]
         liquidity = self._token_liquidity(liquidity_change)
-        for (_, subject_id, _, _), candle in self.candles.items():
-            if isinstance(candle, PairCandle):
-                candle.reserve_usd, candle.supply = closes[subject_id]
-            elif isinstance(candle, TokenCandle):
-                candle.liquidity, candle.liquidity_usd = liquidity[subject_id]
-        for table in ("pair_candles", "token_candles"):
+        for (token_id, _), token_candles in self.token_buckets.items():
+            for token_candle in token_candles:
+                token_candle.liquidity, token_candle.liquidity_usd = liquidity[token_id]
+        if self.pair_buckets:
             self.sql.executemany(
-                f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)",
-                [
-                    (subject_id, span, start, candle.dump())
-                    for (kind, subject_id, span, start), candle in self.candles.items()
-                    if kind == table
-                ],
+                "INSERT OR REPLACE INTO pair_candles VALUES (?, ?, ?, ?)",
+                bucket_rows(self.pair_buckets),
+            )
+        if self.token_buckets:
+            self.sql.executemany(
+                "INSERT OR REPLACE INTO token_candles VALUES (?, ?, ?, ?)",
+                bucket_rows(self.token_buckets),
             )
         if self.pairs:
             if memory.tvl is None:
@@ -521,7 +516,7 @@ class _InputRecord:
             memory.tvl += tvl_change
             self.sql.execute(
                 "INSERT OR REPLACE INTO tvl_hours VALUES (?, ?)",
-                (period_start(self.timestamp, HOUR), encode_amount(memory.tvl)),
+                (self.timestamp - self.timestamp % HOUR, encode_amount(memory.tvl)),
             )
         save_accounts(
             self.sql,
@@ -535,10 +530,11 @@ class _InputRecord:
                 for account_id, figures in self.accounts.items()
             ),
         )
-        self.sql.executemany(
-            "INSERT OR REPLACE INTO stat_account_pairs VALUES (?, ?, ?, ?)",
-            [(*key, *entry) for key, entry in self.account_pairs.items()],
-        )
+        if self.account_pairs:
+            self.sql.executemany(
+                "INSERT OR REPLACE INTO stat_account_pairs VALUES (?, ?, ?, ?)",
+                [(*key, *entry) for key, entry in self.account_pairs.items()],
+            )
         if self.account_tokens:
             self.sql.executemany(
                 "INSERT OR IGNORE INTO stat_account_tokens VALUES (?, ?)",
@@ -573,6 +569,34 @@ class _InputRecord:
         return out
 
 
+_CANDLE_TABLES: dict[type[Figures], tuple[str, str]] = {
+    PairCandle: ("pair_candles", "pair_id"),
+    TokenCandle: ("token_candles", "token_id"),
+}
+
+_ON_EVENT: dict[type[Event], Callable[[_InputRecord, int, Any], None]] = {
+    Sync: _InputRecord.sync,
+    Swap: _InputRecord.swap,
+    Mint: _InputRecord.liquidity,
+    Burn: _InputRecord.liquidity,
+    StreamCreated: _InputRecord.stream,
+    StreamCancelled: _InputRecord.stream,
+    SwapOrderPlaced: _InputRecord.order_placed,
+}
+
+
+def bucket_rows(
+    buckets: Mapping[HourKey, tuple[Figures, Figures]],
+) -> list[tuple[int, int, int, bytes]]:
+    """The rows of the hour and day buckets an input touched (a day once, if two of its hours
+    were touched), as (pair or token id, span, start, data)."""
+    rows: dict[BucketKey, Figures] = {}
+    for (subject_id, hour), (hour_candle, day_candle) in buckets.items():
+        rows[(subject_id, HOUR, hour)] = hour_candle
+        rows[(subject_id, DAY, hour - hour % DAY)] = day_candle
+    return [(*key, candle.dump()) for key, candle in rows.items()]
+
+
 def token_liquidity(sql: sqlite3.Connection, token_id: int) -> int:
     """Σ of a token's reserves over every pair it is in (Uniswap's Token.totalLiquidity)."""
     total = 0
@@ -586,16 +610,24 @@ def token_liquidity(sql: sqlite3.Connection, token_id: int) -> int:
 
 
 def load_pair_states(sql: sqlite3.Connection, where: str, args: tuple[int, ...]) -> list[PairState]:
-    """Pairs as the recorder follows them, as the last recorded input left them."""
+    """Pairs as the recorder follows them, as the last recorded input left them: reserves and
+    tracked USD are those its latest hour bucket closed with (every Sync comes with a Swap, Mint
+    or Burn, which touches the bucket), the running totals those of its latest log rows."""
     rows = sql.execute(
-        "SELECT p.pair_id, a.address, t0.address, t1.address, p.token0_id, p.token1_id,"
-        " s.reserve0, s.reserve1, s.tracked_usd FROM pairs p JOIN stat_pairs s USING (pair_id)"
-        " JOIN addresses a ON a.id = p.pair_id JOIN addresses t0 ON t0.id = p.token0_id"
-        f" JOIN addresses t1 ON t1.id = p.token1_id WHERE {where} ORDER BY p.pair_id",
+        "SELECT p.pair_id, a.address, t0.address, t1.address, p.token0_id, p.token1_id"
+        " FROM pairs p JOIN addresses a ON a.id = p.pair_id"
+        " JOIN addresses t0 ON t0.id = p.token0_id JOIN addresses t1 ON t1.id = p.token1_id"
+        f" WHERE {where} ORDER BY p.pair_id",
         args,
     ).fetchall()
     states = []
-    for pair_id, address, token0, token1, id0, id1, reserve0, reserve1, tracked in rows:
+    for pair_id, address, token0, token1, id0, id1 in rows:
+        latest = sql.execute(
+            "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ?"
+            " ORDER BY start DESC LIMIT 1",
+            (pair_id, HOUR),
+        ).fetchone()
+        close = PairCandle.opening() if latest is None else PairCandle.load(latest[0])
         cumulative = sql.execute(
             f"SELECT {CUMULATIVE_COLUMNS} FROM swap_log WHERE pair_id = ?"
             " ORDER BY ts DESC, id DESC LIMIT 1",
@@ -613,9 +645,9 @@ def load_pair_states(sql: sqlite3.Connection, where: str, args: tuple[int, ...])
                 token0=bytes(token0),
                 token1=bytes(token1),
                 token_ids=(id0, id1),
-                reserve0=decode_amount(reserve0),
-                reserve1=decode_amount(reserve1),
-                tracked_usd=decode_amount(tracked),
+                reserve0=close.reserve0,
+                reserve1=close.reserve1,
+                tracked_usd=close.reserve_usd,
                 cumulative=(
                     [0] * 9 if cumulative is None else [decode_amount(v) for v in cumulative]
                 ),
@@ -631,17 +663,24 @@ def save_accounts(
     rows: Iterable[tuple[int, int | None, int | None, AccountFigures]],
 ) -> None:
     """Write wallets' figures: (account id, last swap time, last liquidity time, figures); a
-    time given as None keeps the stored one."""
-    sql.executemany(
-        "INSERT INTO stat_accounts VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE"
-        " SET last_swap_ts = coalesce(excluded.last_swap_ts, last_swap_ts),"
-        " last_liquidity_ts = coalesce(excluded.last_liquidity_ts, last_liquidity_ts),"
-        " data = excluded.data",
-        [
+    time given as None keeps the stored one. Only the times given are set, so the index of the
+    other is not rewritten (SQLite updates the indexes of the columns an UPDATE sets)."""
+    groups: dict[tuple[bool, bool], list[tuple[int, int | None, int | None, bytes]]] = {}
+    for account_id, swap_ts, liquidity_ts, figures in rows:
+        groups.setdefault((swap_ts is not None, liquidity_ts is not None), []).append(
             (account_id, swap_ts, liquidity_ts, figures.dump())
-            for account_id, swap_ts, liquidity_ts, figures in rows
-        ],
-    )
+        )
+    for (swapped, provided), group in groups.items():
+        columns = [
+            f"{column} = excluded.{column}"
+            for column, given in (("last_swap_ts", swapped), ("last_liquidity_ts", provided))
+            if given
+        ]
+        sql.executemany(
+            "INSERT INTO stat_accounts VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE"
+            f" SET {', '.join([*columns, 'data = excluded.data'])}",
+            group,
+        )
 
 
 def swap_row(

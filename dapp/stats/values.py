@@ -66,12 +66,25 @@ def swap_values(
     amount0_out: int,
     amount1_out: int,
 ) -> SwapValues:
-    whitelist = pricing.config.whitelist
+    """Each side valued as `Pricing.value` would (amount · price // unit), each price read once."""
+    config = pricing.config
+    whitelist = config.whitelist
+    price0, price1 = pricing.usd(token0), pricing.usd(token1)
+    unit0, unit1 = config.units.get(token0, 1), config.units.get(token1, 1)
     volume0 = abs(amount0_in - amount0_out)
     volume1 = abs(amount1_in - amount1_out)
-    usd0, usd1 = pricing.value(token0, volume0), pricing.value(token1, volume1)
-    paid0 = pricing.value(token0, amount0_in) or 0
-    paid1 = pricing.value(token1, amount1_in) or 0
+    if price0 is None:
+        usd0, paid0, received0 = None, 0, 0
+    else:
+        usd0 = volume0 * price0 // unit0
+        paid0 = amount0_in * price0 // unit0
+        received0 = amount0_out * price0 // unit0
+    if price1 is None:
+        usd1, paid1, received1 = None, 0, 0
+    else:
+        usd1 = volume1 * price1 // unit1
+        paid1 = amount1_in * price1 // unit1
+        received1 = amount1_out * price1 // unit1
     return SwapValues(
         amount0_in,
         amount1_in,
@@ -88,8 +101,7 @@ def swap_values(
         fee=(paid0 + paid1) * FEE_NUMERATOR // FEE_DENOMINATOR,
         fee0=paid0 * FEE_NUMERATOR // FEE_DENOMINATOR,
         fee1=paid1 * FEE_NUMERATOR // FEE_DENOMINATOR,
-        received=(pricing.value(token0, amount0_out) or 0)
-        + (pricing.value(token1, amount1_out) or 0),
+        received=received0 + received1,
         paid=paid0 + paid1,
     )
 
