@@ -39,6 +39,7 @@ import hashlib
 import json
 import random
 import shutil
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -46,7 +47,7 @@ from bisect import bisect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 from benchmark.run import APP_CONTRACT, set_page_cache
 from benchmark.swaps import ERC20_PORTAL, accepted, action
@@ -56,12 +57,12 @@ from dapp.amm.pair import pair_address
 from dapp.app import Application, Config, Outcome
 from dapp.events import Event
 from dapp.ledger import Ledger
+from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, C, CandleTable
 from dapp.stats.config import MarketConfig, TokenInfo
 from dapp.stats.figures import (
     DAY,
     HOUR,
     AccountFigures,
-    Figures,
     PairCandle,
     TokenCandle,
     period_start,
@@ -94,7 +95,6 @@ DEFAULT_UPKEEP_INPUTS = 300
 ROUTE_TARGET_MS = 10.0
 UPKEEP_TARGET_MS = 0.2
 MICRO = 10**6  # prices and sizes in micro-dollars
-F = TypeVar("F", bound=Figures)
 
 
 # --- the market ------------------------------------------------------------------------------
@@ -333,16 +333,27 @@ class _Prices(Pricing):
         return state.address, state.reserve1, state.reserve0
 
 
-class _Candles(Generic[F]):
+class _Candles(Generic[C]):
     """The open hour and day of every pair (or token), and the closed ones awaiting their write.
 
-    Times never go back, so a bucket is never touched again once a later one has opened."""
+    Times never go back, so a bucket is never touched again once a later one has opened, and a
+    day folded swap by swap is its hours merged (dapp.stats.buckets). As the recorder leaves it,
+    a day is written once it is over: an owner's open day, that of its latest hour, is not."""
 
-    def __init__(self) -> None:
-        self.open: dict[tuple[int, int], tuple[int, F]] = {}
+    def __init__(self, sql: sqlite3.Connection, where: CandleTable[C]) -> None:
+        """The latest hour of each owner, and its day merged from that day's hours."""
+        self.open: dict[tuple[int, int], tuple[int, C]] = {}
         self.closed: list[tuple[int, int, int, bytes]] = []
+        for (owner,) in sql.execute(f"SELECT DISTINCT {where.column} FROM {where.table}"):
+            latest = where.latest_hour(sql, owner)
+            assert latest is not None  # every owner has an hour: its day is merged from them
+            day = period_start(latest[0], DAY)
+            merged = where.merged_hours(sql, owner, day, day + DAY)
+            assert merged is not None
+            self.open[(owner, HOUR)] = latest
+            self.open[(owner, DAY)] = (day, merged)
 
-    def bucket(self, owner: int, span: int, ts: int, opening: Callable[[], F]) -> F:
+    def bucket(self, owner: int, span: int, ts: int, opening: Callable[[], C]) -> C:
         """The bucket holding `ts`, opened with `opening()` if it is new."""
         start = period_start(ts, span)
         found = self.open.get((owner, span))
@@ -357,7 +368,8 @@ class _Candles(Generic[F]):
     def rows(self) -> Iterator[tuple[int, int, int, bytes]]:
         yield from self.closed
         for (owner, span), (start, candle) in self.open.items():
-            yield owner, span, start, candle.dump()
+            if span == HOUR:
+                yield owner, span, start, candle.dump()
 
 
 class _Exchange:
@@ -414,8 +426,8 @@ class _Exchange:
             )
         }
         self.account_tokens: set[tuple[int, int]] = set()
-        self.pair_candles = self._load_candles("pair_candles", PairCandle)
-        self.token_candles = self._load_candles("token_candles", TokenCandle)
+        self.pair_candles = _Candles(self.sql, PAIR_CANDLES)
+        self.token_candles = _Candles(self.sql, TOKEN_CANDLES)
         self.swap_rows: list[tuple[Any, ...]] = []
         self.liquidity_rows: list[tuple[Any, ...]] = []
         self.next_swap_id = self._next_id("swap_log")
@@ -430,13 +442,6 @@ class _Exchange:
             state.start_input()
             self.pairs[state.address] = state
             self.by_tokens[(state.token0, state.token1)] = state
-
-    def _load_candles(self, table: str, kind: type[F]) -> _Candles[F]:
-        """The latest bucket of each owner and span: the only one a later input can touch."""
-        candles: _Candles[F] = _Candles()
-        for owner, span, start, data in self.sql.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3"):
-            candles.open[(owner, span)] = (start, kind.load(data))
-        return candles
 
     def _next_id(self, table: str) -> int:
         (last,) = self.sql.execute(f"SELECT max(id) FROM {table}").fetchone()

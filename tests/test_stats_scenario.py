@@ -19,6 +19,7 @@ import pytest
 
 from dapp.addresses import to_checksum_address
 from dapp.amm.twamm import order_pool_address
+from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, CandleTable
 from dapp.stats.record import Recorder
 from tests import market_scenario as ms
 from tests.stats_reference import (
@@ -747,6 +748,30 @@ def test_replaying_the_inputs_gives_identical_statistics(
             assert scenario.app.inspect(path.encode()) == again.app.inspect(path.encode()), path
     finally:
         again.app.close()
+
+
+@pytest.mark.parametrize("where", [PAIR_CANDLES, TOKEN_CANDLES], ids=["pairs", "tokens"])
+def test_a_stored_day_is_its_hours_merged_and_the_open_day_is_not_stored(
+    scenario: ms.Scenario, where: CandleTable[Any]
+) -> None:
+    sql = scenario.app.store.connection
+    column, table = where.column, where.table
+    for (subject,) in sql.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall():
+        latest = where.latest_hour(sql, subject)
+        assert latest is not None
+        open_day = period_start(latest[0], DAY)
+        days = sql.execute(
+            f"SELECT start, data FROM {table} WHERE {column} = ? AND span = ?", (subject, DAY)
+        ).fetchall()
+        hours = sql.execute(
+            f"SELECT start FROM {table} WHERE {column} = ? AND span = ?", (subject, HOUR)
+        ).fetchall()
+        assert {period_start(start, DAY) for (start,) in hours} == {start for start, _ in days} | {
+            open_day
+        }
+        for start, data in days:
+            assert start < open_day
+            assert where.kind.load(data) == where.merged_hours(sql, subject, start, start + DAY)
 
 
 def test_a_recorder_that_remembers_nothing_writes_the_same_statistics(

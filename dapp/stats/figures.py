@@ -102,6 +102,31 @@ class PairCandle(Figures):
             self.low0, self.low1 = reserve0, reserve1
         self.close0, self.close1 = reserve0, reserve1
 
+    def merge(self, later: PairCandle) -> None:
+        """Fold in the next period of the same pair (a day is its hours merged in order)."""
+        if later.open0 or later.open1:  # it has a swap: a price
+            if self.open0 == 0 and self.open1 == 0:
+                self.open0, self.open1 = later.open0, later.open1
+                self.high0, self.high1 = later.high0, later.high1
+                self.low0, self.low1 = later.low0, later.low1
+            else:
+                if _above(later.high0, later.high1, self.high0, self.high1):
+                    self.high0, self.high1 = later.high0, later.high1
+                if _above(self.low0, self.low1, later.low0, later.low1):
+                    self.low0, self.low1 = later.low0, later.low1
+            self.close0, self.close1 = later.close0, later.close1
+        self.volume0 += later.volume0
+        self.volume1 += later.volume1
+        self.in0 += later.in0
+        self.in1 += later.in1
+        self.volume_usd += later.volume_usd
+        self.volume_usd_untracked += later.volume_usd_untracked
+        self.fees_usd += later.fees_usd
+        self.swap_count += later.swap_count
+        self.tx_count += later.tx_count
+        self.reserve_usd, self.supply = later.reserve_usd, later.supply
+        self.reserve0, self.reserve1 = later.reserve0, later.reserve1
+
 
 def _above(a0: int, a1: int, b0: int, b1: int) -> bool:
     """Whether a1/a0 > b1/b0, with an empty side (0) reading as no price, below every price."""
@@ -151,6 +176,29 @@ class TokenCandle(Figures):
         self.price_high = price if self.price_high is None else max(self.price_high, price)
         self.price_low = price if self.price_low is None else min(self.price_low, price)
         self.price_close = price
+
+    def merge(self, later: TokenCandle) -> None:
+        """Fold in the next period of the same token (a day is its hours merged in order)."""
+        if self.price_open is None:
+            self.price_open = later.price_open
+        if later.price_high is not None:
+            self.price_high = (
+                later.price_high
+                if self.price_high is None
+                else max(self.price_high, later.price_high)
+            )
+        if later.price_low is not None:
+            self.price_low = (
+                later.price_low if self.price_low is None else min(self.price_low, later.price_low)
+            )
+        if later.price_close is not None:
+            self.price_close = later.price_close
+        self.volume += later.volume
+        self.volume_usd += later.volume_usd
+        self.volume_usd_untracked += later.volume_usd_untracked
+        self.fees_usd += later.fees_usd
+        self.liquidity, self.liquidity_usd = later.liquidity, later.liquidity_usd
+        self.tx_count += later.tx_count
 
 
 @dataclass

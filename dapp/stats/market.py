@@ -15,6 +15,7 @@ from functools import cached_property
 
 from dapp.addresses import parse_address, to_checksum_address
 from dapp.errors import BadParameter, PairNotFound, StreamdexError
+from dapp.stats.buckets import PAIR_CANDLES, day_buckets
 from dapp.stats.config import MarketConfig, TokenInfo
 from dapp.stats.figures import HOUR, PairCandle
 from dapp.stats.numbers import fixed, price, units
@@ -262,16 +263,16 @@ class Market:
                 (pair.pair_id, start, first_hour),
             )
         ]
-        for span, low, high in ((HOUR, first_hour, first_day), (DAY_SECONDS, first_day, None)):
-            rows = self.sql.execute(
-                "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
-                + ("" if high is None else " AND start < ?"),
-                (pair.pair_id, span, low) if high is None else (pair.pair_id, span, low, high),
-            )
-            for (data,) in rows:
-                candle = PairCandle.load(data)
-                points.append((candle.high0, candle.high1))
-                points.append((candle.low0, candle.low1))
+        hours = self.sql.execute(
+            "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
+            " AND start < ?",
+            (pair.pair_id, HOUR, first_hour, first_day),
+        )
+        candles = [PairCandle.load(data) for (data,) in hours]
+        days = day_buckets(self.sql, PAIR_CANDLES, pair.pair_id, first_day, self.as_of)
+        for candle in [*candles, *(day for _, day in days)]:
+            points.append((candle.high0, candle.high1))
+            points.append((candle.low0, candle.low1))
         priced = [(r0, r1) for r0, r1 in points if r0 and r1]
         if not priced:
             return None, None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from dapp.amm.twamm import order_pool_address
 from dapp.events import (
@@ -34,12 +34,11 @@ from dapp.events import (
     Sync,
 )
 from dapp.ledger import Ledger
+from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, InputBuckets, Periods
 from dapp.stats.config import MarketConfig
 from dapp.stats.figures import (
-    DAY,
     HOUR,
     AccountFigures,
-    Figures,
     PairCandle,
     TokenCandle,
 )
@@ -48,9 +47,6 @@ from dapp.stats.values import SwapValues, impact_bps, swap_values, tracked_value
 from dapp.store import Store, decode_amount, encode_amount
 
 MEMORY_LIMIT = 4096  # entries per kind of remembered row: memory stays bounded
-BucketKey = tuple[int, int, int]  # (pair or token id, span, period start): ids never collide
-HourKey = tuple[int, int]  # (pair or token id, hour start): an input's hour and its day
-C = TypeVar("C", PairCandle, TokenCandle)
 
 
 @dataclass(slots=True)
@@ -89,9 +85,8 @@ class _Memory:
     """What the recorder wrote last, by kind; every entry equals its row in the database."""
 
     pairs: dict[bytes, PairState] = field(default_factory=dict)
-    # the latest hour and day bucket of each pair and token, by (id, span): (start, bucket)
-    pair_candles: dict[tuple[int, int], tuple[int, PairCandle]] = field(default_factory=dict)
-    token_candles: dict[tuple[int, int], tuple[int, TokenCandle]] = field(default_factory=dict)
+    pair_periods: Periods[PairCandle] = field(default_factory=Periods)
+    token_periods: Periods[TokenCandle] = field(default_factory=Periods)
     accounts: dict[int, AccountFigures] = field(default_factory=dict)
     account_pairs: dict[tuple[int, int], list[int | None]] = field(default_factory=dict)
     liquidity: dict[int, int] = field(default_factory=dict)  # token id → Σ reserves
@@ -105,8 +100,6 @@ class _Memory:
     def trim(self) -> None:
         for remembered in (
             self.pairs,
-            self.pair_candles,
-            self.token_candles,
             self.accounts,
             self.account_pairs,
             self.liquidity,
@@ -116,6 +109,8 @@ class _Memory:
         ):
             if len(remembered) > MEMORY_LIMIT:
                 remembered.clear()
+        self.pair_periods.trim(MEMORY_LIMIT)
+        self.token_periods.trim(MEMORY_LIMIT)
 
 
 # a pair's running totals in swap_log, in SwapValues.accumulate's order
@@ -164,11 +159,8 @@ class _InputRecord:
         self.actor = actor
         self.pricing = Pricing(self.store, self.config, self.memory.quotes, self.memory.reserves)
         self.pairs: dict[bytes, PairState] = {}  # touched by this input
-        # the hour and day buckets this input touched, by (pair or token id, hour start)
-        self.pair_buckets: dict[HourKey, tuple[PairCandle, PairCandle]] = {}
-        self.token_buckets: dict[HourKey, tuple[TokenCandle, TokenCandle]] = {}
-        self.earlier_pair_candles: dict[BucketKey, PairCandle] = {}  # before a latest one
-        self.earlier_token_candles: dict[BucketKey, TokenCandle] = {}
+        self.pair_hours = InputBuckets(PAIR_CANDLES, self.memory.pair_periods, self.sql)
+        self.token_hours = InputBuckets(TOKEN_CANDLES, self.memory.token_periods, self.sql)
         self.accounts: dict[int, AccountFigures] = {}
         self.account_swap_ts: dict[int, int] = {}
         self.account_liquidity_ts: dict[int, int] = {}
@@ -237,11 +229,9 @@ class _InputRecord:
                 values,
             ),
         )
-        for pair_candle in self.pair_candles(state, ts):
-            pair_candle.add_swap(values, state.reserve0, state.reserve1)
+        self.pair_hours.hour(state.pair_id, ts)[0].add_swap(values, state.reserve0, state.reserve1)
         for side in (0, 1):
-            for token_candle in self.token_candles(state, side, ts):
-                token_candle.add_swap(values, side)
+            self.token_hour(state, side, ts).add_swap(values, side)
         if stream:
             return
         self.account(taker).add_swap(
@@ -283,11 +273,11 @@ class _InputRecord:
                 state.burns,
             ),
         )
-        for pair_candle in self.pair_candles(state, self.timestamp):
-            pair_candle.add_event(state.reserve0, state.reserve1)
+        self.pair_hours.hour(state.pair_id, self.timestamp)[0].add_event(
+            state.reserve0, state.reserve1
+        )
         for side in (0, 1):
-            for token_candle in self.token_candles(state, side, self.timestamp):
-                token_candle.tx_count += 1
+            self.token_hour(state, side, self.timestamp).tx_count += 1
         self.account(actor).add_liquidity(burn, value, self.timestamp)
         self.account_liquidity_ts[account_id] = self.timestamp
         provided = self.account_pair(account_id, state)
@@ -359,81 +349,13 @@ class _InputRecord:
         (state,) = load_pair_states(self.sql, "p.pair_id = ?", (pair_id,))
         return state
 
-    def pair_candles(self, state: PairState, ts: int) -> tuple[PairCandle, PairCandle]:
-        """The pair's hour and day around `ts`."""
-        key = (state.pair_id, ts - ts % HOUR)
-        touched = self.pair_buckets.get(key)
-        if touched is None:
-            memory, earlier = self.memory, self.earlier_pair_candles
-            touched = self.pair_buckets[key] = (
-                self._bucket(PairCandle, memory.pair_candles, earlier, state.pair_id, HOUR, ts),
-                self._bucket(PairCandle, memory.pair_candles, earlier, state.pair_id, DAY, ts),
-            )
-        return touched
-
-    def token_candles(
-        self, state: PairState, side: int, ts: int
-    ) -> tuple[TokenCandle, TokenCandle]:
-        """The hour and day around `ts` of the pair's token0 (side 0) or token1; the first
+    def token_hour(self, state: PairState, side: int, ts: int) -> TokenCandle:
+        """The hour bucket around `ts` of the pair's token0 (side 0) or token1; the first
         touch in an input folds in the token's price after the input."""
-        token_id = state.token_ids[side]
-        key = (token_id, ts - ts % HOUR)
-        touched = self.token_buckets.get(key)
-        if touched is None:
-            memory, earlier = self.memory, self.earlier_token_candles
-            touched = self.token_buckets[key] = (
-                self._bucket(TokenCandle, memory.token_candles, earlier, token_id, HOUR, ts),
-                self._bucket(TokenCandle, memory.token_candles, earlier, token_id, DAY, ts),
-            )
-            price = self.pricing.usd(state.token1 if side else state.token0)
-            for candle in touched:
-                candle.price_event(price)
-        return touched
-
-    def _bucket(
-        self,
-        kind: type[C],
-        remembered: dict[tuple[int, int], tuple[int, C]],
-        earlier: dict[BucketKey, C],
-        subject_id: int,
-        span: int,
-        ts: int,
-    ) -> C:
-        """A pair's or token's bucket around `ts`. The latest one of each is remembered, so a
-        later period opens without a read. An earlier period (a token traded in two pairs,
-        one of whose stream swaps ended before the other's latest trade) is read once per input
-        into `earlier`."""
-        start = ts - ts % span
-        latest = remembered.get((subject_id, span))
-        if latest is None:
-            table, column = _CANDLE_TABLES[kind]
-            row = self.sql.execute(
-                f"SELECT start, data FROM {table} WHERE {column} = ? AND span = ?"
-                " ORDER BY start DESC LIMIT 1",
-                (subject_id, span),
-            ).fetchone()
-            if row is not None:
-                latest = remembered[(subject_id, span)] = (row[0], kind.load(row[1]))
-        if latest is None or latest[0] < start:
-            candle = kind.opening()
-            remembered[(subject_id, span)] = (start, candle)
-            return candle
-        if latest[0] == start:
-            return latest[1]
-        return self._earlier_bucket(subject_id, span, start, kind, earlier)
-
-    def _earlier_bucket(
-        self, subject_id: int, span: int, start: int, kind: type[C], earlier: dict[BucketKey, C]
-    ) -> C:
-        key = (subject_id, span, start)
-        candle = earlier.get(key)
-        if candle is None:
-            table, column = _CANDLE_TABLES[kind]
-            row = self.sql.execute(
-                f"SELECT data FROM {table} WHERE {column} = ? AND span = ? AND start = ?", key
-            ).fetchone()
-            candle = earlier[key] = kind.opening() if row is None else kind.load(row[0])
-        return candle
+        bucket, first = self.token_hours.hour(state.token_ids[side], ts)
+        if first:
+            bucket.price_event(self.pricing.usd(state.token1 if side else state.token0))
+        return bucket
 
     def account(self, address: bytes) -> AccountFigures:
         account_id = self.store.intern_address(address)
@@ -490,23 +412,13 @@ class _InputRecord:
             ):
                 liquidity_change[token_id] = liquidity_change.get(token_id, 0) + now - before
             closes[state.pair_id] = (tracked, self.supply(state))
-        for (pair_id, _), pair_candles in self.pair_buckets.items():
-            for pair_candle in pair_candles:
-                pair_candle.reserve_usd, pair_candle.supply = closes[pair_id]
+        for (pair_id, _), pair_hour in self.pair_hours.touched.items():
+            pair_hour.reserve_usd, pair_hour.supply = closes[pair_id]
         liquidity = self._token_liquidity(liquidity_change)
-        for (token_id, _), token_candles in self.token_buckets.items():
-            for token_candle in token_candles:
-                token_candle.liquidity, token_candle.liquidity_usd = liquidity[token_id]
-        if self.pair_buckets:
-            self.sql.executemany(
-                "INSERT OR REPLACE INTO pair_candles VALUES (?, ?, ?, ?)",
-                bucket_rows(self.pair_buckets),
-            )
-        if self.token_buckets:
-            self.sql.executemany(
-                "INSERT OR REPLACE INTO token_candles VALUES (?, ?, ?, ?)",
-                bucket_rows(self.token_buckets),
-            )
+        for (token_id, _), token_hour in self.token_hours.touched.items():
+            token_hour.liquidity, token_hour.liquidity_usd = liquidity[token_id]
+        self.pair_hours.write()
+        self.token_hours.write()
         if self.pairs:
             if memory.tvl is None:
                 latest = self.sql.execute(
@@ -569,11 +481,6 @@ class _InputRecord:
         return out
 
 
-_CANDLE_TABLES: dict[type[Figures], tuple[str, str]] = {
-    PairCandle: ("pair_candles", "pair_id"),
-    TokenCandle: ("token_candles", "token_id"),
-}
-
 _ON_EVENT: dict[type[Event], Callable[[_InputRecord, int, Any], None]] = {
     Sync: _InputRecord.sync,
     Swap: _InputRecord.swap,
@@ -583,18 +490,6 @@ _ON_EVENT: dict[type[Event], Callable[[_InputRecord, int, Any], None]] = {
     StreamCancelled: _InputRecord.stream,
     SwapOrderPlaced: _InputRecord.order_placed,
 }
-
-
-def bucket_rows(
-    buckets: Mapping[HourKey, tuple[Figures, Figures]],
-) -> list[tuple[int, int, int, bytes]]:
-    """The rows of the hour and day buckets an input touched (a day once, if two of its hours
-    were touched), as (pair or token id, span, start, data)."""
-    rows: dict[BucketKey, Figures] = {}
-    for (subject_id, hour), (hour_candle, day_candle) in buckets.items():
-        rows[(subject_id, HOUR, hour)] = hour_candle
-        rows[(subject_id, DAY, hour - hour % DAY)] = day_candle
-    return [(*key, candle.dump()) for key, candle in rows.items()]
 
 
 def token_liquidity(sql: sqlite3.Connection, token_id: int) -> int:
@@ -622,12 +517,8 @@ def load_pair_states(sql: sqlite3.Connection, where: str, args: tuple[int, ...])
     ).fetchall()
     states = []
     for pair_id, address, token0, token1, id0, id1 in rows:
-        latest = sql.execute(
-            "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ?"
-            " ORDER BY start DESC LIMIT 1",
-            (pair_id, HOUR),
-        ).fetchone()
-        close = PairCandle.opening() if latest is None else PairCandle.load(latest[0])
+        latest = PAIR_CANDLES.latest_hour(sql, pair_id)
+        close = PairCandle.opening() if latest is None else latest[1]
         cumulative = sql.execute(
             f"SELECT {CUMULATIVE_COLUMNS} FROM swap_log WHERE pair_id = ?"
             " ORDER BY ts DESC, id DESC LIMIT 1",

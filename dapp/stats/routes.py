@@ -12,7 +12,8 @@ from dapp.addresses import parse_address, to_checksum_address
 from dapp.amm.pair import Pair
 from dapp.amm.twamm import order_pool_address
 from dapp.errors import BadParameter
-from dapp.stats.figures import HOUR, SPANS, PairCandle, TokenCandle
+from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, C, CandleTable, day_buckets
+from dapp.stats.figures import DAY, HOUR, SPANS, PairCandle, TokenCandle
 from dapp.stats.market import WINDOWS, Market, MarketPair, Window
 from dapp.stats.numbers import fixed, percent_change, price, ratio, units
 
@@ -243,19 +244,36 @@ def time_parameter(query: Query, name: str, default: int) -> int:
     return value // 1000 if value >= 10**12 else value
 
 
+def _buckets(
+    market: Market,
+    where: CandleTable[C],
+    subject_id: int,
+    span: int,
+    first: int,
+    last: int,
+    limit: int,
+) -> list[tuple[int, C]]:
+    """A page of a subject's buckets with first ≤ start ≤ last, and one more if there is one."""
+    if span == DAY:
+        return day_buckets(market.sql, where, subject_id, first, last, limit + 1)
+    rows = market.sql.execute(
+        f"SELECT start, data FROM {where.table} WHERE {where.column} = ? AND span = ?"
+        " AND start >= ? AND start <= ? ORDER BY start LIMIT ?",
+        (subject_id, span, first, last, limit + 1),
+    ).fetchall()
+    return [(start, where.kind.load(data)) for start, data in rows]
+
+
 def pair_candles(inspector: Inspector, params: list[str], query: Query) -> dict[str, Any]:
     market = inspector.market()
     found = market.pair(params[0])
     span, start, end, limit = _candle_range(market, query)
     cursor = query.integer("cursor", 0, 2**63 - 1)
-    rows = market.sql.execute(
-        "SELECT start, data FROM pair_candles WHERE pair_id = ? AND span = ?"
-        " AND start >= ? AND start <= ? ORDER BY start LIMIT ?",
-        (found.pair_id, span, max(start - start % span, cursor), end, limit + 1),
-    ).fetchall()
+    rows = _buckets(
+        market, PAIR_CANDLES, found.pair_id, span, max(start - start % span, cursor), end, limit
+    )
     out = []
-    for period, data in rows[:limit]:
-        candle = PairCandle.load(data)
+    for period, candle in rows[:limit]:
         prices = [
             market.mid_price(found, r0, r1)
             for r0, r1 in (
@@ -302,16 +320,12 @@ def token_candles(inspector: Inspector, params: list[str], query: Query) -> dict
     span, start, end, limit = _candle_range(market, query)
     cursor = query.integer("cursor", 0, 2**63 - 1)
     token_id = market.store.address_id(token)
-    rows = []
+    rows: list[tuple[int, TokenCandle]] = []
     if token_id is not None:
-        rows = market.sql.execute(
-            "SELECT start, data FROM token_candles WHERE token_id = ? AND span = ?"
-            " AND start >= ? AND start <= ? ORDER BY start LIMIT ?",
-            (token_id, span, max(start - start % span, cursor), end, limit + 1),
-        ).fetchall()
+        first = max(start - start % span, cursor)
+        rows = _buckets(market, TOKEN_CANDLES, token_id, span, first, end, limit)
     out = []
-    for period, data in rows[:limit]:
-        candle = TokenCandle.load(data)
+    for period, candle in rows[:limit]:
         out.append(
             {
                 "period_start": period,

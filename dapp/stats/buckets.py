@@ -1,0 +1,200 @@
+"""Hour and day buckets of pairs and tokens: how they are kept per input and read back.
+
+An input folds its events into the hour buckets it touches, and only those are written per
+input. A day bucket is its hours merged in order (`PairCandle.merge`, `TokenCandle.merge`), so it
+is not kept per event: when a pair or token first trades in a later day, its previous day is
+written once, merged from the hours the recorder remembers (read back if forgotten). The day of a
+subject's latest hour is therefore never stored: a reader merges it from its hours (at most 24
+rows, `day_buckets`). Rewriting a whole day row on every swap was a third of the recorder's
+writes.
+
+A token's buckets are touched out of time order when an input files a stream swap's flow at the
+end of its interval (possibly in an earlier hour) after another pair's later flow with the same
+token: that hour is read, folded and written, and its day, if already written, merged anew.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from dapp.stats.figures import DAY, HOUR, PairCandle, TokenCandle
+
+C = TypeVar("C", PairCandle, TokenCandle)
+
+
+@dataclass(frozen=True)
+class CandleTable(Generic[C]):
+    """Where the buckets of one kind of subject live."""
+
+    kind: type[C]
+    table: str
+    column: str  # the subject's id column
+
+    def latest_hour(self, sql: sqlite3.Connection, subject_id: int) -> tuple[int, C] | None:
+        row = sql.execute(
+            f"SELECT start, data FROM {self.table} WHERE {self.column} = ? AND span = ?"
+            " ORDER BY start DESC LIMIT 1",
+            (subject_id, HOUR),
+        ).fetchone()
+        return None if row is None else (row[0], self.kind.load(row[1]))
+
+    def merged_hours(
+        self, sql: sqlite3.Connection, subject_id: int, start: int, end: int
+    ) -> C | None:
+        """The stored hours with start ≤ hour < end merged, or None if there are none."""
+        merged: C | None = None
+        for (data,) in sql.execute(
+            f"SELECT data FROM {self.table} WHERE {self.column} = ? AND span = ?"
+            " AND start >= ? AND start < ? ORDER BY start",
+            (subject_id, HOUR, start, end),
+        ):
+            merged = _merged(self.kind, merged, self.kind.load(data))
+        return merged
+
+
+PAIR_CANDLES = CandleTable(PairCandle, "pair_candles", "pair_id")
+TOKEN_CANDLES = CandleTable(TokenCandle, "token_candles", "token_id")
+
+
+def _merged(kind: type[C], merged: C | None, hour: C) -> C:
+    """`merged` with `hour` folded in; a new bucket (never `hour` itself) when there is none."""
+    if merged is None:
+        merged = kind.opening()
+    merged.merge(hour)
+    return merged
+
+
+@dataclass
+class Periods(Generic[C]):
+    """What the recorder remembers of one kind of subject between inputs: each one's latest
+    hour bucket (start, bucket), and its open day (start, its earlier hours merged or None).
+    Every entry equals what the database holds or implies."""
+
+    latest: dict[int, tuple[int, C]] = field(default_factory=dict)
+    days: dict[int, tuple[int, C | None]] = field(default_factory=dict)
+
+    def trim(self, limit: int) -> None:
+        for remembered in (self.latest, self.days):
+            if len(remembered) > limit:
+                remembered.clear()
+
+
+class InputBuckets(Generic[C]):
+    """The hour buckets of one kind of subject that one input touches, and their writing."""
+
+    def __init__(self, where: CandleTable[C], periods: Periods[C], sql: sqlite3.Connection) -> None:
+        self.where: CandleTable[C] = where
+        self.periods: Periods[C] = periods
+        self.sql = sql
+        self.touched: dict[tuple[int, int], C] = {}  # (subject id, hour start) → bucket
+        self.earlier: set[tuple[int, int]] = set()  # touched hours before the subject's latest
+        self.moves: list[tuple[int, int, C, int]] = []  # (subject, old hour, its bucket, new)
+
+    def hour(self, subject_id: int, ts: int) -> tuple[C, bool]:
+        """The subject's hour bucket around `ts`, and whether this input touches it first."""
+        start = ts - ts % HOUR
+        key = (subject_id, start)
+        bucket = self.touched.get(key)
+        if bucket is not None:
+            return bucket, False
+        bucket = self.touched[key] = self._open(subject_id, start)
+        return bucket, True
+
+    def _open(self, subject_id: int, start: int) -> C:
+        latest = self.periods.latest.get(subject_id)
+        if latest is None:
+            latest = self.where.latest_hour(self.sql, subject_id)
+            if latest is not None:
+                self.periods.latest[subject_id] = latest
+        if latest is not None and latest[0] == start:
+            return latest[1]
+        if latest is None or latest[0] < start:
+            bucket = self.where.kind.opening()
+            self.periods.latest[subject_id] = (start, bucket)
+            if latest is not None:
+                self.moves.append((subject_id, latest[0], latest[1], start))
+            return bucket
+        self.earlier.add((subject_id, start))
+        row = self.sql.execute(
+            f"SELECT data FROM {self.where.table} WHERE {self.where.column} = ? AND span = ?"
+            " AND start = ?",
+            (subject_id, HOUR, start),
+        ).fetchone()
+        return self.where.kind.opening() if row is None else self.where.kind.load(row[0])
+
+    def write(self) -> None:
+        """The touched hours, then the days they close or change."""
+        if not self.touched:
+            return
+        where, sql = self.where, self.sql
+        sql.executemany(
+            f"INSERT OR REPLACE INTO {where.table} VALUES (?, {HOUR}, ?, ?)",
+            [
+                (subject_id, start, bucket.dump())
+                for (subject_id, start), bucket in self.touched.items()
+            ],
+        )
+        days: dict[tuple[int, int], C] = {}
+        for subject_id, old_start, old_bucket, new_start in self.moves:
+            day = old_start - old_start % DAY
+            open_day = self.periods.days.get(subject_id)
+            if open_day is not None and open_day[0] == day:
+                earlier = open_day[1]
+            else:
+                earlier = where.merged_hours(sql, subject_id, day, old_start)
+            merged = _merged(where.kind, earlier, old_bucket)
+            if new_start - new_start % DAY == day:
+                self.periods.days[subject_id] = (day, merged)
+            else:
+                days[(subject_id, day)] = merged
+                self.periods.days[subject_id] = (new_start - new_start % DAY, None)
+        for subject_id, start in sorted(self.earlier):
+            day = start - start % DAY
+            open_day = self.periods.days.get(subject_id)
+            latest = self.periods.latest[subject_id][0]
+            if day == latest - latest % DAY:  # the open day: merged again when it closes
+                if open_day is not None and open_day[0] == day:
+                    del self.periods.days[subject_id]
+                continue
+            merged_day = where.merged_hours(sql, subject_id, day, day + DAY)
+            assert merged_day is not None  # the hour just written is one of them
+            days[(subject_id, day)] = merged_day
+        if days:
+            sql.executemany(
+                f"INSERT OR REPLACE INTO {where.table} VALUES (?, {DAY}, ?, ?)",
+                [(subject_id, day, bucket.dump()) for (subject_id, day), bucket in days.items()],
+            )
+
+
+def day_buckets(
+    sql: sqlite3.Connection,
+    where: CandleTable[C],
+    subject_id: int,
+    first: int,
+    last: int,
+    limit: int | None = None,
+) -> list[tuple[int, C]]:
+    """The subject's day buckets with first ≤ start ≤ last in order, at most `limit`: the stored
+    ones, then its open day (the day of its latest hour) merged from its hours."""
+    rows = sql.execute(
+        f"SELECT start, data FROM {where.table} WHERE {where.column} = ? AND span = ?"
+        " AND start >= ? AND start <= ? ORDER BY start" + ("" if limit is None else " LIMIT ?"),
+        (subject_id, DAY, first, last) + (() if limit is None else (limit,)),
+    ).fetchall()
+    out = [(start, where.kind.load(data)) for start, data in rows]
+    if limit is not None and len(out) >= limit:
+        return out
+    latest = sql.execute(
+        f"SELECT start FROM {where.table} WHERE {where.column} = ? AND span = ?"
+        " ORDER BY start DESC LIMIT 1",
+        (subject_id, HOUR),
+    ).fetchone()
+    if latest is not None:
+        day = latest[0] - latest[0] % DAY
+        if first <= day <= last:
+            merged = where.merged_hours(sql, subject_id, day, day + DAY)
+            assert merged is not None
+            out.append((day, merged))
+    return out
