@@ -40,6 +40,15 @@ class CandleTable(Generic[C]):
         ).fetchone()
         return None if row is None else (row[0], self.kind.load(row[1]))
 
+    def open_day(self, sql: sqlite3.Connection, subject_id: int) -> int | None:
+        """The start of the day of the subject's latest hour: the one day never stored."""
+        row = sql.execute(
+            f"SELECT start FROM {self.table} WHERE {self.column} = ? AND span = ?"
+            " ORDER BY start DESC LIMIT 1",
+            (subject_id, HOUR),
+        ).fetchone()
+        return None if row is None else row[0] - row[0] % DAY
+
     def merged_hours(
         self, sql: sqlite3.Connection, subject_id: int, start: int, end: int
     ) -> C | None:
@@ -186,15 +195,9 @@ def day_buckets(
     out = [(start, where.kind.load(data)) for start, data in rows]
     if limit is not None and len(out) >= limit:
         return out
-    latest = sql.execute(
-        f"SELECT start FROM {where.table} WHERE {where.column} = ? AND span = ?"
-        " ORDER BY start DESC LIMIT 1",
-        (subject_id, HOUR),
-    ).fetchone()
-    if latest is not None:
-        day = latest[0] - latest[0] % DAY
-        if first <= day <= last:
-            merged = where.merged_hours(sql, subject_id, day, day + DAY)
-            assert merged is not None
-            out.append((day, merged))
+    day = where.open_day(sql, subject_id)
+    if day is not None and first <= day <= last:
+        merged = where.merged_hours(sql, subject_id, day, day + DAY)
+        assert merged is not None
+        out.append((day, merged))
     return out

@@ -15,7 +15,7 @@ from functools import cached_property
 
 from dapp.addresses import parse_address, to_checksum_address
 from dapp.errors import BadParameter, PairNotFound, StreamdexError
-from dapp.stats.buckets import PAIR_CANDLES, day_buckets
+from dapp.stats.buckets import PAIR_CANDLES
 from dapp.stats.config import MarketConfig, TokenInfo
 from dapp.stats.figures import HOUR, PairCandle
 from dapp.stats.numbers import fixed, price, units
@@ -251,9 +251,9 @@ class Market:
 
     def high_low(self, pair: MarketPair, start: int) -> tuple[int | None, int | None]:
         """Highest and lowest mid price after the pair's swaps in [start, as_of]: the log for
-        the partial hour at the start, hour buckets up to the next day, day buckets after (the
-        last bucket reaches as_of: nothing is later). Extremes are found on reserve ratios by
-        cross-multiplication; only the two winners are priced."""
+        the partial hour at the start, hour buckets up to the next day, day buckets after, and
+        the hours of the open day (the last bucket reaches as_of: nothing is later). Extremes
+        are found on reserve ratios by cross-multiplication; only the two winners are priced."""
         first_hour = -(-start // HOUR) * HOUR
         first_day = -(-first_hour // DAY_SECONDS) * DAY_SECONDS
         points = [
@@ -263,14 +263,15 @@ class Market:
                 (pair.pair_id, start, first_hour),
             )
         ]
-        hours = self.sql.execute(
-            "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
-            " AND start < ?",
-            (pair.pair_id, HOUR, first_hour, first_day),
+        # the open day (never stored) by its hours: their extremes are the day's
+        open_day = PAIR_CANDLES.open_day(self.sql, pair.pair_id) or 0
+        rows = self.sql.execute(
+            "SELECT data FROM pair_candles WHERE pair_id = ?1 AND ((span = ?2 AND"
+            " (start >= ?3 AND start < ?4 OR start >= ?5)) OR (span = ?6 AND start >= ?4))",
+            (pair.pair_id, HOUR, first_hour, first_day, max(first_day, open_day), DAY_SECONDS),
         )
-        candles = [PairCandle.load(data) for (data,) in hours]
-        days = day_buckets(self.sql, PAIR_CANDLES, pair.pair_id, first_day, self.as_of)
-        for candle in [*candles, *(day for _, day in days)]:
+        for (data,) in rows:
+            candle = PairCandle.load(data)
             points.append((candle.high0, candle.high1))
             points.append((candle.low0, candle.low1))
         priced = [(r0, r1) for r0, r1 in points if r0 and r1]
