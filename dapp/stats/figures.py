@@ -96,9 +96,9 @@ class PairCandle(Figures):
         if self.open0 == 0 and self.open1 == 0:
             self.open0 = self.high0 = self.low0 = reserve0
             self.open1 = self.high1 = self.low1 = reserve1
-        if _above(reserve0, reserve1, self.high0, self.high1):
+        if ratio_above(reserve0, reserve1, self.high0, self.high1):
             self.high0, self.high1 = reserve0, reserve1
-        if _above(self.low0, self.low1, reserve0, reserve1):
+        if ratio_above(self.low0, self.low1, reserve0, reserve1):
             self.low0, self.low1 = reserve0, reserve1
         self.close0, self.close1 = reserve0, reserve1
 
@@ -110,9 +110,9 @@ class PairCandle(Figures):
                 self.high0, self.high1 = later.high0, later.high1
                 self.low0, self.low1 = later.low0, later.low1
             else:
-                if _above(later.high0, later.high1, self.high0, self.high1):
+                if ratio_above(later.high0, later.high1, self.high0, self.high1):
                     self.high0, self.high1 = later.high0, later.high1
-                if _above(self.low0, self.low1, later.low0, later.low1):
+                if ratio_above(self.low0, self.low1, later.low0, later.low1):
                     self.low0, self.low1 = later.low0, later.low1
             self.close0, self.close1 = later.close0, later.close1
         self.volume0 += later.volume0
@@ -128,7 +128,7 @@ class PairCandle(Figures):
         self.reserve0, self.reserve1 = later.reserve0, later.reserve1
 
 
-def _above(a0: int, a1: int, b0: int, b1: int) -> bool:
+def ratio_above(a0: int, a1: int, b0: int, b1: int) -> bool:
     """Whether a1/a0 > b1/b0, with an empty side (0) reading as no price, below every price."""
     if a0 == 0 or a1 == 0:
         return False

@@ -8,7 +8,6 @@ from the hour buckets that lie inside the window and a scan of the one partial h
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,7 +16,7 @@ from dapp.addresses import parse_address, to_checksum_address
 from dapp.errors import BadParameter, PairNotFound, StreamdexError
 from dapp.stats.buckets import PAIR_CANDLES
 from dapp.stats.config import MarketConfig, TokenInfo
-from dapp.stats.figures import HOUR, PairCandle
+from dapp.stats.figures import HOUR, PairCandle, ratio_above
 from dapp.stats.numbers import fixed, price, units
 from dapp.stats.pricing import Pricing
 from dapp.stats.record import CUMULATIVE_COLUMNS
@@ -265,20 +264,32 @@ class Market:
         ]
         # the open day (never stored) by its hours: their extremes are the day's
         open_day = PAIR_CANDLES.open_day(self.sql, pair.pair_id) or 0
-        rows = self.sql.execute(
-            "SELECT data FROM pair_candles WHERE pair_id = ?1 AND ((span = ?2 AND"
-            " (start >= ?3 AND start < ?4 OR start >= ?5)) OR (span = ?6 AND start >= ?4))",
-            (pair.pair_id, HOUR, first_hour, first_day, max(first_day, open_day), DAY_SECONDS),
-        )
-        for (data,) in rows:
-            candle = PairCandle.load(data)
-            points.append((candle.high0, candle.high1))
-            points.append((candle.low0, candle.low1))
-        priced = [(r0, r1) for r0, r1 in points if r0 and r1]
-        if not priced:
+        for span, low, high in (
+            (HOUR, first_hour, first_day),
+            (DAY_SECONDS, first_day, None),
+            (HOUR, max(first_day, open_day), None),
+        ):
+            rows = self.sql.execute(
+                "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
+                + ("" if high is None else " AND start < ?"),
+                (pair.pair_id, span, low) if high is None else (pair.pair_id, span, low, high),
+            )
+            for (data,) in rows:
+                candle = PairCandle.load(data)
+                points.append((candle.high0, candle.high1))
+                points.append((candle.low0, candle.low1))
+        top = bottom = (0, 0)  # no price yet; the first of several equal extremes is kept
+        for r0, r1 in points:
+            if not (r0 and r1):
+                continue
+            if not top[0]:
+                top = bottom = (r0, r1)
+            elif ratio_above(r0, r1, *top):
+                top = (r0, r1)
+            elif ratio_above(*bottom, r0, r1):
+                bottom = (r0, r1)
+        if not top[0]:
             return None, None
-        ratio = functools.cmp_to_key(_compare_ratios)
-        top, bottom = max(priced, key=ratio), min(priced, key=ratio)
         if not pair.base_is_token0:  # the price is reserve0/reserve1: the order flips
             top, bottom = bottom, top
         return self.mid_price(pair, *top), self.mid_price(pair, *bottom)
@@ -385,12 +396,6 @@ class Market:
             (ts - ts % HOUR,),
         ).fetchone()
         return None if row is None else decode_amount(row[0])
-
-
-def _compare_ratios(a: tuple[int, int], b: tuple[int, int]) -> int:
-    """Orders reserve pairs by reserve1/reserve0."""
-    left, right = a[1] * b[0], b[1] * a[0]
-    return (left > right) - (left < right)
 
 
 def address_parameter(text: str, what: str) -> bytes:
