@@ -73,18 +73,8 @@ def swap_values(
     unit0, unit1 = config.units.get(token0, 1), config.units.get(token1, 1)
     volume0 = abs(amount0_in - amount0_out)
     volume1 = abs(amount1_in - amount1_out)
-    if price0 is None:
-        usd0, paid0, received0 = None, 0, 0
-    else:
-        usd0 = volume0 * price0 // unit0
-        paid0 = amount0_in * price0 // unit0
-        received0 = amount0_out * price0 // unit0
-    if price1 is None:
-        usd1, paid1, received1 = None, 0, 0
-    else:
-        usd1 = volume1 * price1 // unit1
-        paid1 = amount1_in * price1 // unit1
-        received1 = amount1_out * price1 // unit1
+    usd0, paid0, received0 = _side(price0, unit0, volume0, amount0_in, amount0_out)
+    usd1, paid1, received1 = _side(price1, unit1, volume1, amount1_in, amount1_out)
     return SwapValues(
         amount0_in,
         amount1_in,
@@ -104,6 +94,15 @@ def swap_values(
         received=received0 + received1,
         paid=paid0 + paid1,
     )
+
+
+def _side(
+    price: int | None, unit: int, volume: int, paid: int, received: int
+) -> tuple[int | None, int, int]:
+    """One token's (volume USD or None, USD paid in, USD taken out) at `price` per `unit`."""
+    if price is None:
+        return None, 0, 0
+    return volume * price // unit, paid * price // unit, received * price // unit
 
 
 def tracked_value(
