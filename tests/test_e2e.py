@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,29 @@ def start_application(url: str, database: Path) -> subprocess.Popen[str]:
     )
 
 
+def read_until(process: subprocess.Popen[str], needle: str, timeout: float = 30.0) -> str:
+    """The application's log up to and including the first line holding `needle`.
+
+    Read in a thread so that an application that never logs it fails the test instead of
+    hanging it."""
+    assert process.stderr is not None
+    stream = process.stderr
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in iter(stream.readline, ""):
+            lines.append(line)
+            if needle in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    seen = "".join(lines)
+    assert needle in seen, f"the application never logged {needle!r}: {seen}"
+    return seen
+
+
 def stop(process: subprocess.Popen[str]) -> str:
     process.terminate()
     _, stderr = process.communicate(timeout=10)
@@ -69,12 +92,11 @@ def node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Node]:
     port = free_port()
     # the application starts first and must wait for a server that is not up yet
     process = start_application(f"http://127.0.0.1:{port}", tmp_path / "state.sqlite")
-    time.sleep(0.3)
+    early = read_until(process, "unreachable")
     with RollupHttpServer(port=port, dialect=request.param, app_contract=APP_CONTRACT) as server:
         running = Node(server, process)
         yield running
-        stderr = stop(process)
-    assert "unreachable" in stderr
+        stderr = early + stop(process)
     inputs = [
         json.loads(line.split(" ", 3)[3])
         for line in stderr.splitlines()
