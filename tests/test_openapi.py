@@ -211,7 +211,7 @@ URLS: dict[str, list[str]] = {
         "/streams/{stranger}",
     ],
     "/stream/{id}": ["/stream/1", "/stream/1?at={stream_mid}"],
-    "/swap/{id}": ["/swap/1", "/swap/1?at={swap_mid}"],
+    "/swap/{id}": ["/swap/1", "/swap/1?at={later}"],
     "/pairs": ["/pairs", "/pairs?limit=1&cursor=1&at={later}"],
     "/pair/{token_a}/{token_b}": ["/pair/{weth}/{usdc}", "/pair/{usdc}/{weth}?at={later}"],
     "/quote": [
@@ -310,6 +310,7 @@ ERROR_URLS = [
     ("/balance/{alice}", "BAD_PARAMETER"),
     ("/stream/999", "STREAM_NOT_FOUND"),
     ("/swap/999", "SWAP_NOT_FOUND"),
+    ("/swap/1?at={t0}", "INVALID_TIME"),  # settled on day 35: its state then is not kept
     ("/pairs/{stranger}", "PAIR_NOT_FOUND"),
     ("/quote?path={usdc}&amount_in=1", "INVALID_PATH"),
 ]
@@ -358,7 +359,6 @@ class Market:
             "as_of": as_of,
             "as_of_ms": as_of * 1000,
             "stream_mid": ms.T0 + 11 * ms.DAY,  # ALICE → BOB streams CTSI (days 10 to 12)
-            "swap_mid": ms.T0 + 25 * ms.DAY,  # CAROL's stream swap runs (days 20 to 35)
             "later": as_of + ms.DAY,  # balances and pairs are read at or after their last change
         }
         self.names["swap_cursor"] = cursor("/swaps?limit=1")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dapp.amm.math import get_amount_out
 from dapp.amm.twamm import order_pool_address
-from dapp.errors import NotSwapTrader, SwapEnded, SwapNotFound, Unsupported
+from dapp.errors import InvalidTime, NotSwapTrader, SwapEnded, SwapNotFound, Unsupported
 from dapp.store import Store
 from tests.conftest import World, address, rejected_atomically
 
@@ -97,6 +97,29 @@ def test_cancel_returns_the_unsold_input_and_pays_what_was_bought(world: World) 
     # the pool no longer sells: reserves move no more
     pair = world.pairs.get(TOKEN_A, TOKEN_B)
     assert world.twamm.view(pair, T0 + 900).pair.reserve0 == pair.reserve0
+
+
+def test_a_settled_order_reads_its_final_state_after_settling_and_refuses_earlier_times(
+    world: World,
+) -> None:
+    market(world)
+    cancelled = world.twamm.place(ALICE, TOKEN_A, TOKEN_B, 1000 * 10**18, T0, 1000, ALICE, T0)
+    ended = world.twamm.place(BOB, TOKEN_B, TOKEN_A, 1000 * 10**18, T0, 500, BOB, T0)
+    world.twamm.cancel(cancelled, ALICE, T0 + 250)
+    world.twamm.advance(world.pairs.get(TOKEN_A, TOKEN_B), T0 + 600)
+    for swap_id, settled_at, sold in (
+        (cancelled, T0 + 250, 250 * 10**18),
+        (ended, T0 + 500, 10**21),
+    ):
+        order = world.twamm.order(swap_id)
+        assert order.settled
+        for at in (settled_at, T0 + 600, T0 + 10**6):
+            progress = world.twamm.progress(order, at)
+            assert (progress.sold, progress.bought, progress.unpaid) == (sold, order.bought, 0)
+        assert progress.status == ("cancelled" if swap_id == cancelled else "ended")
+        # before it settled, the order's state then is no longer kept: an error, not a wrong answer
+        with pytest.raises(InvalidTime, match=f"settled at {settled_at}"):
+            world.twamm.progress(order, settled_at - 1)
 
 
 def test_the_escrow_stream_of_a_swap_cannot_be_cancelled_as_a_stream(world: World) -> None:

@@ -495,12 +495,19 @@ class Twamm:
         return found[0]
 
     def progress(self, order: Order, at: int, view: PairView | None = None) -> OrderProgress:
-        """What the order has sold and bought by `at` (≥ the pair's last advance)."""
+        """What the order has sold and bought by `at` (≥ the pair's last advance; for a
+        settled order, ≥ its end or its cancellation, after which nothing changes)."""
         stream = self.ledger.stream(order.stream_id)
-        sold = stream.streamed_at(at)
         if order.settled:
+            settled_at = order.end if order.cancelled_at is None else order.cancelled_at
+            if at < settled_at:
+                raise InvalidTime(
+                    f"stream swap {order.id} was settled at {settled_at} and only its final "
+                    f"state is kept; {at} is before that"
+                )
             status = "cancelled" if order.cancelled_at is not None else "ended"
-            return OrderProgress(status, sold, order.bought, 0)
+            return OrderProgress(status, stream.streamed_at(at), order.bought, 0)
+        sold = stream.streamed_at(at)
         status = "pending" if at < order.start else "active"
         if at < order.start:
             return OrderProgress(status, sold, order.bought, 0)
