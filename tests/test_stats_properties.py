@@ -376,6 +376,8 @@ def test_window_figures_are_the_sums_over_the_log(sequence: list[tuple[int, Acti
                 assert {k: answer[k] for k in expected} == expected, (pair, window)
                 swaps = model.pair_swaps(pair, start)
                 assert window_figures([as_log_row(s) for s in swaps], decimals) == expected
+                high, low = model.high_low(pair, start)
+                assert (answer["price_high"], answer["price_low"]) == (shown(high), shown(low))
                 liquidity = model.pair_liquidity(pair, start)
                 assert answer["mint_count"] == sum(not r.burn for r in liquidity)
                 assert answer["burn_count"] == sum(r.burn for r in liquidity)

@@ -3,7 +3,8 @@
 Every figure is as of `as_of`, the time of the last processed input; a window W is
 `[as_of − W, as_of]`, both ends included. A pair's window sums are the difference of two rows of
 its swap log's running totals (two index lookups, whatever the history); its high and low come
-from the hour buckets that lie inside the window and a scan of the one partial hour at its start.
+from the buckets that lie inside the window, and the log of the partial hour at its start when
+that hour's bucket reaches beyond them.
 """
 
 from __future__ import annotations
@@ -249,47 +250,47 @@ class Market:
         return mid * (10000 - FEE_BPS) // 10000, mid * 10000 // (10000 - FEE_BPS)
 
     def high_low(self, pair: MarketPair, start: int) -> tuple[int | None, int | None]:
-        """Highest and lowest mid price after the pair's swaps in [start, as_of]: the log for
-        the partial hour at the start, hour buckets up to the next day, day buckets after, and
-        the hours of the open day (the last bucket reaches as_of: nothing is later). Extremes
-        are found on reserve ratios by cross-multiplication; only the two winners are priced."""
+        """Highest and lowest mid price after the pair's swaps in [start, as_of].
+
+        The whole hours are read from buckets: hours up to the next day, day buckets after, and
+        the hours of the open day (its latest bucket reaches as_of: nothing is later). The
+        partial hour at the start lies between its hour's own extremes, so its swaps are read
+        from the log only when that hour's bucket reaches beyond the rest of the window; most
+        windows are exact to the second for one more row, not an hour of swaps. Extremes are
+        found on reserve ratios by cross-multiplication; only the two winners are priced."""
+        extremes = Extremes()
+        open_day = PAIR_CANDLES.open_day(self.sql, pair.pair_id)
+        if open_day is None:  # no event yet
+            return None, None
         first_hour = -(-start // HOUR) * HOUR
         first_day = -(-first_hour // DAY_SECONDS) * DAY_SECONDS
-        points = [
-            (decode_amount(r0), decode_amount(r1))
-            for r0, r1 in self.sql.execute(
-                "SELECT reserve0, reserve1 FROM swap_log WHERE pair_id = ? AND ts >= ? AND ts < ?",
-                (pair.pair_id, start, first_hour),
-            )
-        ]
-        # the open day (never stored) by its hours: their extremes are the day's
-        open_day = PAIR_CANDLES.open_day(self.sql, pair.pair_id) or 0
-        for span, low, high in (
-            (HOUR, first_hour, first_day),
-            (DAY_SECONDS, first_day, None),
-            (HOUR, max(first_day, open_day), None),
-        ):
+        ranges: list[tuple[int, int, int | None]] = [(HOUR, first_hour, None)]  # no day closed
+        if open_day > first_day:
+            ranges = [(HOUR, first_hour, first_day), (DAY_SECONDS, first_day, None)]
+            ranges.append((HOUR, open_day, None))
+        for span, low, high in ranges:
             rows = self.sql.execute(
                 "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
                 + ("" if high is None else " AND start < ?"),
                 (pair.pair_id, span, low) if high is None else (pair.pair_id, span, low, high),
             )
             for (data,) in rows:
-                candle = PairCandle.load(data)
-                points.append((candle.high0, candle.high1))
-                points.append((candle.low0, candle.low1))
-        top = bottom = (0, 0)  # no price yet; the first of several equal extremes is kept
-        for r0, r1 in points:
-            if not (r0 and r1):
-                continue
-            if not top[0]:
-                top = bottom = (r0, r1)
-            elif ratio_above(r0, r1, *top):
-                top = (r0, r1)
-            elif ratio_above(*bottom, r0, r1):
-                bottom = (r0, r1)
-        if not top[0]:
+                extremes.add_range(*PairCandle.extremes(data))
+        if start < first_hour:
+            row = self.sql.execute(
+                "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start = ?",
+                (pair.pair_id, HOUR, first_hour - HOUR),
+            ).fetchone()
+            if row is not None and extremes.widened_by(*PairCandle.extremes(row[0])):
+                for r0, r1 in self.sql.execute(
+                    "SELECT reserve0, reserve1 FROM swap_log"
+                    " WHERE pair_id = ? AND ts >= ? AND ts < ?",
+                    (pair.pair_id, start, first_hour),
+                ):
+                    extremes.add(decode_amount(r0), decode_amount(r1))
+        if extremes.top is None or extremes.bottom is None:
             return None, None
+        top, bottom = extremes.top, extremes.bottom
         if not pair.base_is_token0:  # the price is reserve0/reserve1: the order flips
             top, bottom = bottom, top
         return self.mid_price(pair, *top), self.mid_price(pair, *bottom)
@@ -404,3 +405,36 @@ def address_parameter(text: str, what: str) -> bytes:
         return parse_address(text)
     except StreamdexError as err:  # InvalidAddress
         raise BadParameter(f"{what}: {err}") from None
+
+
+class Extremes:
+    """The highest and lowest reserve ratio (reserve1 / reserve0) seen, as the reserves that
+    give them; sides with an empty reserve (no price) are passed over."""
+
+    def __init__(self) -> None:
+        self.top: tuple[int, int] | None = None
+        self.bottom: tuple[int, int] | None = None
+
+    def add(self, reserve0: int, reserve1: int) -> None:
+        self.add_range(reserve0, reserve1, reserve0, reserve1)
+
+    def add_range(self, high0: int, high1: int, low0: int, low1: int) -> None:
+        """Fold in a period's highest and lowest ratio (zeros: the period had no swap)."""
+        if not (high0 and high1):
+            return
+        if self.top is None or self.bottom is None:
+            self.top, self.bottom = (high0, high1), (low0, low1)
+            return
+        if ratio_above(high0, high1, *self.top):
+            self.top = (high0, high1)
+        if ratio_above(*self.bottom, low0, low1):
+            self.bottom = (low0, low1)
+
+    def widened_by(self, high0: int, high1: int, low0: int, low1: int) -> bool:
+        """Whether a period with these extremes could move either one (so a part of it must be
+        read point by point)."""
+        if not (high0 and high1):
+            return False
+        if self.top is None or self.bottom is None:
+            return True
+        return ratio_above(high0, high1, *self.top) or ratio_above(*self.bottom, low0, low1)
