@@ -63,7 +63,6 @@ from dapp.stats.figures import (
     DAY,
     HOUR,
     AccountFigures,
-    PairCandle,
     TokenCandle,
     period_start,
 )
@@ -334,42 +333,48 @@ class _Prices(Pricing):
 
 
 class _Candles(Generic[C]):
-    """The open hour and day of every pair (or token), and the closed ones awaiting their write.
+    """The open hour of every pair (or token) with the earlier hours of its day, and the closed
+    buckets awaiting their write.
 
-    Times never go back, so a bucket is never touched again once a later one has opened, and a
-    day folded swap by swap is its hours merged (dapp.stats.buckets). As the recorder leaves it,
-    a day is written once it is over: an owner's open day, that of its latest hour, is not."""
+    Times never go back, so a bucket is never touched again once a later one has opened. As the
+    recorder leaves them (dapp.stats.buckets), an hour opens from the one before it in the same
+    day (`next_hour`), and a day is written from its hours (`day_of`) once a later day opens: an
+    owner's open day, that of its latest hour, is not."""
 
     def __init__(self, sql: sqlite3.Connection, where: CandleTable[C]) -> None:
-        """The latest hour of each owner, and its day merged from that day's hours."""
-        self.open: dict[tuple[int, int], tuple[int, C]] = {}
+        """The hours of each owner's open day, the day of its latest hour."""
+        self.kind: type[C] = where.kind
+        self.days: dict[int, list[tuple[int, C]]] = {}  # owner → its open day's hours, in order
         self.closed: list[tuple[int, int, int, bytes]] = []
         for (owner,) in sql.execute(f"SELECT DISTINCT {where.column} FROM {where.table}"):
             latest = where.latest_hour(sql, owner)
-            assert latest is not None  # every owner has an hour: its day is merged from them
-            day = period_start(latest[0], DAY)
-            merged = where.merged_hours(sql, owner, day, day + DAY)
-            assert merged is not None
-            self.open[(owner, HOUR)] = latest
-            self.open[(owner, DAY)] = (day, merged)
+            assert latest is not None  # every owner has an hour
+            self.days[owner] = where.hours_of_day(sql, owner, period_start(latest[0], DAY))
 
-    def bucket(self, owner: int, span: int, ts: int, opening: Callable[[], C]) -> C:
-        """The bucket holding `ts`, opened with `opening()` if it is new."""
-        start = period_start(ts, span)
-        found = self.open.get((owner, span))
-        if found is not None and found[0] == start:
-            return found[1]
-        if found is not None:
-            self.closed.append((owner, span, found[0], found[1].dump()))
-        candle = opening()
-        self.open[(owner, span)] = (start, candle)
+    def hour(self, owner: int, ts: int) -> C:
+        """The owner's hour bucket holding `ts`, opened if it is new."""
+        start = period_start(ts, HOUR)
+        hours = self.days.get(owner)
+        if hours:
+            latest_start, latest = hours[-1]
+            if latest_start == start:
+                return latest
+            self.closed.append((owner, HOUR, latest_start, latest.dump()))
+            day = period_start(latest_start, DAY)
+            if day == period_start(start, DAY):
+                candle = latest.next_hour()
+                hours.append((start, candle))
+                return candle
+            self.closed.append((owner, DAY, day, self.kind.day_of(hours).dump()))
+        candle = self.kind.opening()
+        self.days[owner] = [(start, candle)]
         return candle
 
     def rows(self) -> Iterator[tuple[int, int, int, bytes]]:
         yield from self.closed
-        for (owner, span), (start, candle) in self.open.items():
-            if span == HOUR:
-                yield owner, span, start, candle.dump()
+        for owner, hours in self.days.items():
+            start, candle = hours[-1]
+            yield owner, HOUR, start, candle.dump()
 
 
 class _Exchange:
@@ -690,31 +695,18 @@ class _Record:
         self.pricing = exchange.prices
         self.figures = exchange._account(account_id)
         self.figures.acted(index, now)
-        self.pair_candles = [self._pair_candle(span) for span in (HOUR, DAY)]
-        self.token_candles = [  # [span][side]: the recorder's token_candle(token, span, ts)
-            [self._token_candle(token, token_id, span) for token, token_id in self._tokens()]
-            for span in (HOUR, DAY)
+        self.pair_candle = exchange.pair_candles.hour(state.pair_id, now)
+        self.token_candles = [  # by side: the recorder's token_hour(state, side, ts)
+            self._token_candle(token, token_id) for token, token_id in self._tokens()
         ]
 
     def _tokens(self) -> zip[tuple[bytes, int]]:
         state = self.state
         return zip((state.token0, state.token1), state.token_ids, strict=True)
 
-    def _pair_candle(self, span: int) -> PairCandle:
-        state = self.state
-        return self.exchange.pair_candles.bucket(
-            state.pair_id,
-            span,
-            self.now,
-            PairCandle.opening,
-        )
-
-    def _token_candle(self, token: bytes, token_id: int, span: int) -> TokenCandle:
-        price = self.pricing.usd(token)
-        candle = self.exchange.token_candles.bucket(
-            token_id, span, self.now, lambda: TokenCandle.opening(price)
-        )
-        candle.price_event(price)  # the price after this input, once per input
+    def _token_candle(self, token: bytes, token_id: int) -> TokenCandle:
+        candle = self.exchange.token_candles.hour(token_id, self.now)
+        candle.price_event(self.pricing.usd(token))  # the price after this input, once per input
         return candle
 
     def usd(self, token: bytes, amount: int) -> int:
@@ -744,10 +736,9 @@ class _Record:
             )
         )
         exchange.next_swap_id += 1
-        for pair_candle, token_candles in zip(self.pair_candles, self.token_candles, strict=True):
-            pair_candle.add_swap(values, state.reserve0, state.reserve1)
-            for side, token_candle in enumerate(token_candles):
-                token_candle.add_swap(values, side)
+        self.pair_candle.add_swap(values, state.reserve0, state.reserve1)
+        for side, token_candle in enumerate(self.token_candles):
+            token_candle.add_swap(values, side)
         self.figures.add_swap(
             self.index,
             values,
@@ -786,10 +777,9 @@ class _Record:
             )
         )
         exchange.next_liquidity_id += 1
-        for pair_candle, token_candles in zip(self.pair_candles, self.token_candles, strict=True):
-            pair_candle.add_event(state.reserve0, state.reserve1)
-            for token_candle in token_candles:
-                token_candle.tx_count += 1
+        self.pair_candle.add_event(state.reserve0, state.reserve1)
+        for token_candle in self.token_candles:
+            token_candle.tx_count += 1
         self.figures.add_liquidity(burn, value, now)
         exchange.last_liquidity_ts[account_id] = now
         provided = self._account_pair()
@@ -820,8 +810,7 @@ class _Record:
         exchange.tvl += tracked - state.tracked_usd
         state.tracked_usd = tracked
         supply = exchange.tokens[state.pair_id][0]
-        for candle in self.pair_candles:
-            candle.reserve_usd, candle.supply = tracked, supply
+        self.pair_candle.reserve_usd, self.pair_candle.supply = tracked, supply
         for side, ((token, token_id), now, before) in enumerate(
             zip(
                 self._tokens(),
@@ -834,9 +823,8 @@ class _Record:
                 exchange.liquidity.get(token_id, 0) + now - before
             )
             amount_usd = pricing.value(token, amount)
-            for token_candles in self.token_candles:
-                token_candle = token_candles[side]
-                token_candle.liquidity, token_candle.liquidity_usd = amount, amount_usd
+            token_candle = self.token_candles[side]
+            token_candle.liquidity, token_candle.liquidity_usd = amount, amount_usd
         exchange.tvl_hours[period_start(self.now, HOUR)] = exchange.tvl
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1

@@ -20,6 +20,7 @@ import pytest
 from dapp.addresses import to_checksum_address
 from dapp.amm.twamm import order_pool_address
 from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, CandleTable
+from dapp.stats.figures import PairCandle
 from dapp.stats.record import Recorder
 from tests import market_scenario as ms
 from tests.stats_reference import (
@@ -771,7 +772,49 @@ def test_a_stored_day_is_its_hours_merged_and_the_open_day_is_not_stored(
         }
         for start, data in days:
             assert start < open_day
-            assert where.kind.load(data) == where.merged_hours(sql, subject, start, start + DAY)
+            assert where.kind.load(data) == where.day_from_hours(sql, subject, start)
+
+
+def test_a_pairs_buckets_give_the_extremes_of_the_day_so_far_and_of_the_rest_of_each_day(
+    scenario: ms.Scenario, model: Model
+) -> None:
+    """Each hour bucket's day_* are the extremes of its day before it, and each stored day's
+    tails give the extremes from any hour to the day's end: checked against the model's swaps."""
+    sql = scenario.app.store.connection
+
+    def extremes(pair: bytes, start: int, end: int) -> list[int | None]:
+        prices = [
+            model.mid(pair, e.reserve0, e.reserve1)
+            for e in model.pair_events(pair)
+            if isinstance(e, SwapRecord) and start <= e.ts < end
+        ]
+        known = [p for p in prices if p is not None]
+        return [min(known), max(known)] if known else [None, None]
+
+    def priced(pair: bytes, found: tuple[int, int, int, int] | None) -> list[int | None]:
+        if found is None or not found[0]:
+            return [None, None]
+        high0, high1, low0, low1 = found
+        prices = [model.mid(pair, high0, high1), model.mid(pair, low0, low1)]
+        return sorted(p for p in prices if p is not None) or [None, None]
+
+    checked = 0
+    for pair in model.pairs:
+        pair_id = scenario.app.store.address_id(pair)
+        for span, start, data in sql.execute(
+            "SELECT span, start, data FROM pair_candles WHERE pair_id = ?", (pair_id,)
+        ).fetchall():
+            bucket = PairCandle.load(data)
+            day = period_start(start, DAY)
+            if span == HOUR:
+                earlier = (bucket.day_high0, bucket.day_high1, bucket.day_low0, bucket.day_low1)
+                assert priced(pair, earlier) == extremes(pair, day, start)
+                continue
+            for hour in range(start, start + DAY, HOUR):
+                found = bucket.tail_from((hour - start) // HOUR)
+                assert priced(pair, found) == extremes(pair, hour, start + DAY)
+                checked += 1
+    assert checked > 24 * 10
 
 
 def test_a_recorder_that_remembers_nothing_writes_the_same_statistics(

@@ -1,16 +1,18 @@
 """Hour and day buckets of pairs and tokens: how they are kept per input and read back.
 
 An input folds its events into the hour buckets it touches, and only those are written per
-input. A day bucket is its hours merged in order (`PairCandle.merge`, `TokenCandle.merge`), so it
-is not kept per event: when a pair or token first trades in a later day, its previous day is
-written once, merged from the hours the recorder remembers (read back if forgotten). The day of a
-subject's latest hour is therefore never stored: a reader merges it from its hours (at most 24
-rows, `day_buckets`). Rewriting a whole day row on every swap was a third of the recorder's
-writes.
+input. A day bucket is its hours merged in order (`day_of`), so it is not kept per event: when a
+pair or token first trades in a later day, its previous day is written once, from that day's
+hours (read back in one range query). The day of a subject's latest hour is therefore never
+stored: a reader merges it from its hours (at most 24 rows, `day_buckets`), or, for a pair's
+high and low, reads the latest hour's extremes of the day so far. Rewriting a whole day row on
+every swap was a third of the recorder's writes.
 
 A token's buckets are touched out of time order when an input files a stream swap's flow at the
 end of its interval (possibly in an earlier hour) after another pair's later flow with the same
-token: that hour is read, folded and written, and its day, if already written, merged anew.
+token: that hour is read, folded and written, and its day, if already written, merged anew. A
+pair's own events are always in time order (its order pools are executed up to an input's time
+before anything else touches it), which the day-so-far extremes of its hours rely on.
 """
 
 from __future__ import annotations
@@ -49,45 +51,39 @@ class CandleTable(Generic[C]):
         ).fetchone()
         return None if row is None else row[0] - row[0] % DAY
 
-    def merged_hours(
-        self, sql: sqlite3.Connection, subject_id: int, start: int, end: int
-    ) -> C | None:
-        """The stored hours with start ≤ hour < end merged, or None if there are none."""
-        merged: C | None = None
-        for (data,) in sql.execute(
-            f"SELECT data FROM {self.table} WHERE {self.column} = ? AND span = ?"
-            " AND start >= ? AND start < ? ORDER BY start",
-            (subject_id, HOUR, start, end),
-        ):
-            merged = _merged(self.kind, merged, self.kind.load(data))
-        return merged
+    def hours_of_day(
+        self, sql: sqlite3.Connection, subject_id: int, day: int
+    ) -> list[tuple[int, C]]:
+        """The subject's stored hours of `day` (start, bucket), in order."""
+        return [
+            (start, self.kind.load(data))
+            for start, data in sql.execute(
+                f"SELECT start, data FROM {self.table} WHERE {self.column} = ? AND span = ?"
+                " AND start >= ? AND start < ? ORDER BY start",
+                (subject_id, HOUR, day, day + DAY),
+            )
+        ]
+
+    def day_from_hours(self, sql: sqlite3.Connection, subject_id: int, day: int) -> C | None:
+        """The day bucket made of the subject's stored hours of `day`, or None if there are none."""
+        hours = self.hours_of_day(sql, subject_id, day)
+        return self.kind.day_of(hours) if hours else None
 
 
 PAIR_CANDLES = CandleTable(PairCandle, "pair_candles", "pair_id")
 TOKEN_CANDLES = CandleTable(TokenCandle, "token_candles", "token_id")
 
 
-def _merged(kind: type[C], merged: C | None, hour: C) -> C:
-    """`merged` with `hour` folded in; a new bucket (never `hour` itself) when there is none."""
-    if merged is None:
-        merged = kind.opening()
-    merged.merge(hour)
-    return merged
-
-
 @dataclass
 class Periods(Generic[C]):
     """What the recorder remembers of one kind of subject between inputs: each one's latest
-    hour bucket (start, bucket), and its open day (start, its earlier hours merged or None).
-    Every entry equals what the database holds or implies."""
+    hour bucket (start, bucket), equal to what the database holds."""
 
     latest: dict[int, tuple[int, C]] = field(default_factory=dict)
-    days: dict[int, tuple[int, C | None]] = field(default_factory=dict)
 
     def trim(self, limit: int) -> None:
-        for remembered in (self.latest, self.days):
-            if len(remembered) > limit:
-                remembered.clear()
+        if len(self.latest) > limit:
+            self.latest.clear()
 
 
 class InputBuckets(Generic[C]):
@@ -99,7 +95,7 @@ class InputBuckets(Generic[C]):
         self.sql = sql
         self.touched: dict[tuple[int, int], C] = {}  # (subject id, hour start) → bucket
         self.earlier: set[tuple[int, int]] = set()  # touched hours before the subject's latest
-        self.moves: list[tuple[int, int, C, int]] = []  # (subject, old hour, its bucket, new)
+        self.closed: set[tuple[int, int]] = set()  # (subject, day) a later hour has closed
 
     def hour(self, subject_id: int, ts: int) -> tuple[C, bool]:
         """The subject's hour bucket around `ts`, and whether this input touches it first."""
@@ -120,11 +116,17 @@ class InputBuckets(Generic[C]):
         if latest is not None and latest[0] == start:
             return latest[1]
         if latest is None or latest[0] < start:
-            bucket = self.where.kind.opening()
+            same_day = latest is not None and latest[0] - latest[0] % DAY == start - start % DAY
+            bucket = (
+                latest[1].next_hour()
+                if latest is not None and same_day
+                else self.where.kind.opening()
+            )
             self.periods.latest[subject_id] = (start, bucket)
-            if latest is not None:
-                self.moves.append((subject_id, latest[0], latest[1], start))
+            if latest is not None and not same_day:
+                self.closed.add((subject_id, latest[0] - latest[0] % DAY))
             return bucket
+        assert self.where.kind is not PairCandle, "a pair's events come in time order"
         self.earlier.add((subject_id, start))
         row = self.sql.execute(
             f"SELECT data FROM {self.where.table} WHERE {self.where.column} = ? AND span = ?"
@@ -145,36 +147,19 @@ class InputBuckets(Generic[C]):
                 for (subject_id, start), bucket in self.touched.items()
             ],
         )
-        days: dict[tuple[int, int], C] = {}
-        for subject_id, old_start, old_bucket, new_start in self.moves:
-            day = old_start - old_start % DAY
-            open_day = self.periods.days.get(subject_id)
-            if open_day is not None and open_day[0] == day:
-                earlier = open_day[1]
-            else:
-                earlier = where.merged_hours(sql, subject_id, day, old_start)
-            merged = _merged(where.kind, earlier, old_bucket)
-            if new_start - new_start % DAY == day:
-                self.periods.days[subject_id] = (day, merged)
-            else:
-                days[(subject_id, day)] = merged
-                self.periods.days[subject_id] = (new_start - new_start % DAY, None)
-        for subject_id, start in sorted(self.earlier):
-            day = start - start % DAY
-            open_day = self.periods.days.get(subject_id)
+        days = set(self.closed)
+        for subject_id, start in self.earlier:
             latest = self.periods.latest[subject_id][0]
-            if day == latest - latest % DAY:  # the open day: merged again when it closes
-                if open_day is not None and open_day[0] == day:
-                    del self.periods.days[subject_id]
-                continue
-            merged_day = where.merged_hours(sql, subject_id, day, day + DAY)
-            assert merged_day is not None  # the hour just written is one of them
-            days[(subject_id, day)] = merged_day
-        if days:
-            sql.executemany(
-                f"INSERT OR REPLACE INTO {where.table} VALUES (?, {DAY}, ?, ?)",
-                [(subject_id, day, bucket.dump()) for (subject_id, day), bucket in days.items()],
-            )
+            day = start - start % DAY
+            if day != latest - latest % DAY:  # the open day is merged when read, or when it closes
+                days.add((subject_id, day))
+        rows = []
+        for subject_id, day in sorted(days):
+            bucket = where.day_from_hours(sql, subject_id, day)
+            assert bucket is not None  # the hour that closed it or changed it is one of them
+            rows.append((subject_id, day, bucket.dump()))
+        if rows:
+            sql.executemany(f"INSERT OR REPLACE INTO {where.table} VALUES (?, {DAY}, ?, ?)", rows)
 
 
 def day_buckets(
@@ -197,7 +182,7 @@ def day_buckets(
         return out
     day = where.open_day(sql, subject_id)
     if day is not None and first <= day <= last:
-        merged = where.merged_hours(sql, subject_id, day, day + DAY)
+        merged = where.day_from_hours(sql, subject_id, day)
         assert merged is not None
         out.append((day, merged))
     return out

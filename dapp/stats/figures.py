@@ -14,7 +14,8 @@ uint256 values, the recorder's largest cost) and a third smaller.
 from __future__ import annotations
 
 import marshal
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -46,7 +47,13 @@ class PairCandle(Figures):
     The open, high, low and close are those of the mid price after each swap in the period
     (mints and burns trade nothing), kept as the reserves after those swaps so the price can be
     shown exactly in either orientation (token1 per token0, or its inverse); zeros until the
-    period's first swap. `reserve0`/`reserve1` are the reserves after its last event of any kind."""
+    period's first swap. `reserve0`/`reserve1` are the reserves after its last event of any kind.
+
+    Two more fields let a window's high and low be read from a few buckets, however dense the
+    trading: an hour bucket keeps the extremes of its day's earlier hours (`day_*`, set when it
+    opens), so the latest hour gives its whole day so far; a day bucket keeps its tails, the
+    day's extremes from each hour on (`day_tails`), so a window starting mid-day reads one row
+    for the rest of that day."""
 
     open0: int
     open1: int
@@ -69,10 +76,47 @@ class PairCandle(Figures):
     supply: int = 0  # LP tokens, at the close
     reserve0: int = 0
     reserve1: int = 0
+    day_high0: int = 0  # hour buckets: the highest and lowest ratio of the day's earlier hours
+    day_high1: int = 0
+    day_low0: int = 0
+    day_low1: int = 0
+    tail_highs: list[int] = field(default_factory=list)  # day buckets: see day_tails
+    tail_lows: list[int] = field(default_factory=list)
 
     @classmethod
     def opening(cls) -> PairCandle:
         return cls(0, 0, 0, 0, 0, 0, 0, 0)
+
+    def next_hour(self) -> PairCandle:
+        """The bucket of a later hour of the same day: it opens with the day's extremes so far."""
+        later = PairCandle.opening()
+        later.day_high0, later.day_high1, later.day_low0, later.day_low1 = self.day_so_far()
+        return later
+
+    def day_so_far(self) -> tuple[int, int, int, int]:
+        """(high0, high1, low0, low1) of the day up to the end of this hour bucket."""
+        extremes = Extremes()
+        extremes.add_range(self.day_high0, self.day_high1, self.day_low0, self.day_low1)
+        extremes.add_range(self.high0, self.high1, self.low0, self.low1)
+        return extremes.stored()
+
+    @classmethod
+    def day_of(cls, hours: Sequence[tuple[int, PairCandle]]) -> PairCandle:
+        """A day bucket from its hour buckets (start, bucket) in order."""
+        day = cls.opening()
+        for _, hour in hours:
+            day.merge(hour)
+        day.tail_highs, day.tail_lows = day_tails(hours)
+        return day
+
+    def tail_from(self, hour: int) -> tuple[int, int, int, int] | None:
+        """(high0, high1, low0, low1) of this day bucket's hours from its `hour`-th (0–23) on;
+        None if none of them has a swap."""
+        high = _first_from(self.tail_highs, hour)
+        low = _first_from(self.tail_lows, hour)
+        if high is None or low is None:
+            return None
+        return (*high, *low)
 
     @staticmethod
     def extremes(stored: bytes) -> tuple[int, int, int, int]:
@@ -110,7 +154,8 @@ class PairCandle(Figures):
         self.close0, self.close1 = reserve0, reserve1
 
     def merge(self, later: PairCandle) -> None:
-        """Fold in the next period of the same pair (a day is its hours merged in order)."""
+        """Fold in the next period of the same pair (a day is its hours merged in order; the
+        `day_*` and `tails` fields belong to one bucket and are not merged)."""
         if later.open0 or later.open1:  # it has a swap: a price
             if self.open0 == 0 and self.open1 == 0:
                 self.open0, self.open1 = later.open0, later.open1
@@ -144,6 +189,75 @@ def ratio_above(a0: int, a1: int, b0: int, b1: int) -> bool:
     return a1 * b0 > b1 * a0
 
 
+class Extremes:
+    """The highest and lowest reserve ratio (reserve1 / reserve0) seen, as the reserves that
+    give them; a period without a swap (zeros) is passed over."""
+
+    __slots__ = ("bottom", "top")
+
+    def __init__(self) -> None:
+        self.top: tuple[int, int] | None = None
+        self.bottom: tuple[int, int] = (0, 0)
+
+    def add(self, reserve0: int, reserve1: int) -> None:
+        self.add_range(reserve0, reserve1, reserve0, reserve1)
+
+    def add_range(self, high0: int, high1: int, low0: int, low1: int) -> None:
+        """Fold in a period's highest and lowest ratio."""
+        if not (high0 and high1):
+            return
+        if self.top is None:
+            self.top, self.bottom = (high0, high1), (low0, low1)
+            return
+        if ratio_above(high0, high1, *self.top):
+            self.top = (high0, high1)
+        if ratio_above(*self.bottom, low0, low1):
+            self.bottom = (low0, low1)
+
+    def widened_by(self, high0: int, high1: int, low0: int, low1: int) -> bool:
+        """Whether a period with these extremes would move either one."""
+        if not (high0 and high1):
+            return False
+        if self.top is None:
+            return True
+        return ratio_above(high0, high1, *self.top) or ratio_above(*self.bottom, low0, low1)
+
+    def stored(self) -> tuple[int, int, int, int]:
+        """(high0, high1, low0, low1); zeros when nothing was seen."""
+        if self.top is None:
+            return 0, 0, 0, 0
+        return (*self.top, *self.bottom)
+
+
+def day_tails(hours: Sequence[tuple[int, PairCandle]]) -> tuple[list[int], list[int]]:
+    """For a day's hour buckets (start, bucket) in order, the highest and the lowest ratio of
+    the day from each hour on, as two flat lists of `hour of the day, reserve0, reserve1`. An
+    hour is listed on a side only where its own extreme beats every later hour's: an hour left
+    out has the same extreme from it on as the next one listed, so the first listed at or after
+    any hour answers for the rest of the day, and a day keeps a few entries, not 24."""
+    highs: list[tuple[int, int, int]] = []
+    lows: list[tuple[int, int, int]] = []
+    for start, hour in reversed(hours):
+        if not (hour.high0 and hour.high1):
+            continue  # no swap, no price
+        index = start % DAY // HOUR
+        if not highs or ratio_above(hour.high0, hour.high1, *highs[-1][1:]):
+            highs.append((index, hour.high0, hour.high1))
+        if not lows or ratio_above(*lows[-1][1:], hour.low0, hour.low1):
+            lows.append((index, hour.low0, hour.low1))
+    return (
+        [value for entry in reversed(highs) for value in entry],
+        [value for entry in reversed(lows) for value in entry],
+    )
+
+
+def _first_from(tail: list[int], hour: int) -> tuple[int, int] | None:
+    for i in range(0, len(tail), 3):
+        if tail[i] >= hour:
+            return tail[i + 1], tail[i + 2]
+    return None
+
+
 @dataclass
 class TokenCandle(Figures):
     """A token's hour or day (Uniswap's TokenHourData/TokenDayData): its USD price OHLC (None
@@ -164,6 +278,18 @@ class TokenCandle(Figures):
     @classmethod
     def opening(cls, price: int | None = None) -> TokenCandle:
         return cls(price, price, price, price)
+
+    def next_hour(self) -> TokenCandle:
+        """The bucket of a later hour of the same day (a token's hours carry nothing over)."""
+        return TokenCandle.opening()
+
+    @classmethod
+    def day_of(cls, hours: Sequence[tuple[int, TokenCandle]]) -> TokenCandle:
+        """A day bucket from its hour buckets (start, bucket) in order."""
+        day = cls.opening()
+        for _, hour in hours:
+            day.merge(hour)
+        return day
 
     def add_swap(self, values: SwapValues, side: int) -> None:
         """A swap of the pair this token is token`side` of."""

@@ -3,8 +3,8 @@
 Every figure is as of `as_of`, the time of the last processed input; a window W is
 `[as_of − W, as_of]`, both ends included. A pair's window sums are the difference of two rows of
 its swap log's running totals (two index lookups, whatever the history); its high and low come
-from the buckets that lie inside the window, and the log of the partial hour at its start when
-that hour's bucket reaches beyond them.
+from a few buckets (`Market.high_low`), and the log of the partial hour at its start only when that
+hour's bucket reaches beyond them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dapp.addresses import parse_address, to_checksum_address
 from dapp.errors import BadParameter, PairNotFound, StreamdexError
 from dapp.stats.buckets import PAIR_CANDLES
 from dapp.stats.config import MarketConfig, TokenInfo
-from dapp.stats.figures import HOUR, PairCandle, ratio_above
+from dapp.stats.figures import HOUR, Extremes, PairCandle, period_start
 from dapp.stats.numbers import fixed, price, units
 from dapp.stats.pricing import Pricing
 from dapp.stats.record import CUMULATIVE_COLUMNS
@@ -252,29 +252,37 @@ class Market:
     def high_low(self, pair: MarketPair, start: int) -> tuple[int | None, int | None]:
         """Highest and lowest mid price after the pair's swaps in [start, as_of].
 
-        The whole hours are read from buckets: hours up to the next day, day buckets after, and
-        the hours of the open day (its latest bucket reaches as_of: nothing is later). The
-        partial hour at the start lies between its hour's own extremes, so its swaps are read
-        from the log only when that hour's bucket reaches beyond the rest of the window; most
-        windows are exact to the second for one more row, not an hour of swaps. Extremes are
-        found on reserve ratios by cross-multiplication; only the two winners are priced."""
-        extremes = Extremes()
-        open_day = PAIR_CANDLES.open_day(self.sql, pair.pair_id)
-        if open_day is None:  # no event yet
+        A few buckets, however dense the trading: the window's first whole hour to the end of its
+        day from that day bucket's tails, the whole days after it, and the open day (the day of
+        the latest hour, never stored) from the latest hour's day so far. When the window starts
+        inside the open day, its hours from there are read (up to 24). The partial hour at the
+        start lies between its hour's own extremes, so its swaps are read from the log only when
+        that hour's bucket reaches beyond the rest of the window: exact to the second for one
+        more row in most windows. Extremes are compared on reserve ratios by cross-multiplication;
+        only the two winners are priced."""
+        latest = PAIR_CANDLES.latest_hour(self.sql, pair.pair_id)
+        if latest is None:  # no event yet
             return None, None
+        open_day = period_start(latest[0], DAY_SECONDS)
         first_hour = -(-start // HOUR) * HOUR
-        first_day = -(-first_hour // DAY_SECONDS) * DAY_SECONDS
-        ranges: list[tuple[int, int, int | None]] = [(HOUR, first_hour, None)]  # no day closed
-        if open_day > first_day:
-            ranges = [(HOUR, first_hour, first_day), (DAY_SECONDS, first_day, None)]
-            ranges.append((HOUR, open_day, None))
-        for span, low, high in ranges:
-            rows = self.sql.execute(
-                "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?"
-                + ("" if high is None else " AND start < ?"),
-                (pair.pair_id, span, low) if high is None else (pair.pair_id, span, low, high),
-            )
-            for (data,) in rows:
+        first_day = period_start(first_hour, DAY_SECONDS)
+        extremes = Extremes()
+        if first_day < open_day or first_hour == open_day:
+            for day_start, data in self.sql.execute(
+                "SELECT start, data FROM pair_candles WHERE pair_id = ? AND span = ?"
+                " AND start >= ? AND start < ?",
+                (pair.pair_id, DAY_SECONDS, first_day, open_day),
+            ):
+                hour = (first_hour - day_start) // HOUR if day_start == first_day else 0
+                tail = PairCandle.load(data).tail_from(hour)
+                if tail is not None:
+                    extremes.add_range(*tail)
+            extremes.add_range(*latest[1].day_so_far())
+        elif first_day == open_day:
+            for (data,) in self.sql.execute(
+                "SELECT data FROM pair_candles WHERE pair_id = ? AND span = ? AND start >= ?",
+                (pair.pair_id, HOUR, first_hour),
+            ):
                 extremes.add_range(*PairCandle.extremes(data))
         if start < first_hour:
             row = self.sql.execute(
@@ -288,7 +296,7 @@ class Market:
                     (pair.pair_id, start, first_hour),
                 ):
                     extremes.add(decode_amount(r0), decode_amount(r1))
-        if extremes.top is None or extremes.bottom is None:
+        if extremes.top is None:
             return None, None
         top, bottom = extremes.top, extremes.bottom
         if not pair.base_is_token0:  # the price is reserve0/reserve1: the order flips
@@ -405,36 +413,3 @@ def address_parameter(text: str, what: str) -> bytes:
         return parse_address(text)
     except StreamdexError as err:  # InvalidAddress
         raise BadParameter(f"{what}: {err}") from None
-
-
-class Extremes:
-    """The highest and lowest reserve ratio (reserve1 / reserve0) seen, as the reserves that
-    give them; sides with an empty reserve (no price) are passed over."""
-
-    def __init__(self) -> None:
-        self.top: tuple[int, int] | None = None
-        self.bottom: tuple[int, int] | None = None
-
-    def add(self, reserve0: int, reserve1: int) -> None:
-        self.add_range(reserve0, reserve1, reserve0, reserve1)
-
-    def add_range(self, high0: int, high1: int, low0: int, low1: int) -> None:
-        """Fold in a period's highest and lowest ratio (zeros: the period had no swap)."""
-        if not (high0 and high1):
-            return
-        if self.top is None or self.bottom is None:
-            self.top, self.bottom = (high0, high1), (low0, low1)
-            return
-        if ratio_above(high0, high1, *self.top):
-            self.top = (high0, high1)
-        if ratio_above(*self.bottom, low0, low1):
-            self.bottom = (low0, low1)
-
-    def widened_by(self, high0: int, high1: int, low0: int, low1: int) -> bool:
-        """Whether a period with these extremes could move either one (so a part of it must be
-        read point by point)."""
-        if not (high0 and high1):
-            return False
-        if self.top is None or self.bottom is None:
-            return True
-        return ratio_above(high0, high1, *self.top) or ratio_above(*self.bottom, low0, low1)
