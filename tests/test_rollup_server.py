@@ -370,8 +370,9 @@ def test_timeout_when_the_application_takes_the_input_but_never_finishes_it(
         target=lambda: taken.append(post(server.url, "/finish", {"status": "accept"}))
     )
     taker.start()
+    # a second for the taker's POST to arrive and take it, even on a slow CI machine
     with pytest.raises(TimeoutError, match="did not finish"):
-        server.advance(b"slow", msg_sender=SENDER, timestamp=1, timeout_seconds=0.2)
+        server.advance(b"slow", msg_sender=SENDER, timestamp=1, timeout_seconds=1.0)
     taker.join(timeout=2)
     assert taken[0][0] == 200
     # Finished late, nobody waits for it any more, but the input is on record as the node has it.
