@@ -57,7 +57,7 @@ from dapp.amm.pair import pair_address
 from dapp.app import Application, Config, Outcome
 from dapp.events import Event
 from dapp.ledger import Ledger
-from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, C, CandleTable
+from dapp.stats.buckets import PAIR_CANDLES, TOKEN_CANDLES, C, CandleTable, later_hour
 from dapp.stats.config import MarketConfig, TokenInfo
 from dapp.stats.figures import (
     DAY,
@@ -354,20 +354,17 @@ class _Candles(Generic[C]):
     def hour(self, owner: int, ts: int) -> C:
         """The owner's hour bucket holding `ts`, opened if it is new."""
         start = period_start(ts, HOUR)
-        hours = self.days.get(owner)
-        if hours:
-            latest_start, latest = hours[-1]
-            if latest_start == start:
-                return latest
-            self.closed.append((owner, HOUR, latest_start, latest.dump()))
-            day = period_start(latest_start, DAY)
-            if day == period_start(start, DAY):
-                candle = latest.next_hour()
-                hours.append((start, candle))
-                return candle
-            self.closed.append((owner, DAY, day, self.kind.day_of(hours).dump()))
-        candle = self.kind.opening()
-        self.days[owner] = [(start, candle)]
+        hours = self.days.setdefault(owner, [])
+        latest = hours[-1] if hours else None
+        if latest is not None:
+            if latest[0] == start:
+                return latest[1]
+            self.closed.append((owner, HOUR, latest[0], latest[1].dump()))
+        candle, closed_day = later_hour(self.kind, latest, start)
+        if closed_day is not None:
+            self.closed.append((owner, DAY, closed_day, self.kind.day_of(hours).dump()))
+            hours.clear()
+        hours.append((start, candle))
         return candle
 
     def rows(self) -> Iterator[tuple[int, int, int, bytes]]:

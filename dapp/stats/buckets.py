@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from dapp.stats.figures import DAY, HOUR, PairCandle, TokenCandle
+from dapp.stats.figures import DAY, HOUR, PairCandle, TokenCandle, period_start
 
 C = TypeVar("C", PairCandle, TokenCandle)
 
@@ -74,6 +74,18 @@ PAIR_CANDLES = CandleTable(PairCandle, "pair_candles", "pair_id")
 TOKEN_CANDLES = CandleTable(TokenCandle, "token_candles", "token_id")
 
 
+def later_hour(kind: type[C], latest: tuple[int, C] | None, start: int) -> tuple[C, int | None]:
+    """The new bucket of the hour at `start`, after the subject's `latest` (start, bucket), and
+    the day that this closes, if any: an hour of the same day opens from the one before it, an
+    hour of a later day afresh (the recorder and the benchmark's seeder both keep this rule)."""
+    if latest is None:
+        return kind.opening(), None
+    day = period_start(latest[0], DAY)
+    if day == period_start(start, DAY):
+        return latest[1].next_hour(), None
+    return kind.opening(), day
+
+
 @dataclass
 class Periods(Generic[C]):
     """What the recorder remembers of one kind of subject between inputs: each one's latest
@@ -116,15 +128,10 @@ class InputBuckets(Generic[C]):
         if latest is not None and latest[0] == start:
             return latest[1]
         if latest is None or latest[0] < start:
-            same_day = latest is not None and latest[0] - latest[0] % DAY == start - start % DAY
-            bucket = (
-                latest[1].next_hour()
-                if latest is not None and same_day
-                else self.where.kind.opening()
-            )
+            bucket, closed_day = later_hour(self.where.kind, latest, start)
             self.periods.latest[subject_id] = (start, bucket)
-            if latest is not None and not same_day:
-                self.closed.add((subject_id, latest[0] - latest[0] % DAY))
+            if closed_day is not None:
+                self.closed.add((subject_id, closed_day))
             return bucket
         assert self.where.kind is not PairCandle, "a pair's events come in time order"
         self.earlier.add((subject_id, start))

@@ -147,11 +147,15 @@ class PairCandle(Figures):
         if self.open0 == 0 and self.open1 == 0:
             self.open0 = self.high0 = self.low0 = reserve0
             self.open1 = self.high1 = self.low1 = reserve1
-        if ratio_above(reserve0, reserve1, self.high0, self.high1):
-            self.high0, self.high1 = reserve0, reserve1
-        if ratio_above(self.low0, self.low1, reserve0, reserve1):
-            self.low0, self.low1 = reserve0, reserve1
+        self._widen(reserve0, reserve1, reserve0, reserve1)
         self.close0, self.close1 = reserve0, reserve1
+
+    def _widen(self, high0: int, high1: int, low0: int, low1: int) -> None:
+        """Take a higher high or a lower low (this bucket already has a price)."""
+        if ratio_above(high0, high1, self.high0, self.high1):
+            self.high0, self.high1 = high0, high1
+        if ratio_above(self.low0, self.low1, low0, low1):
+            self.low0, self.low1 = low0, low1
 
     def merge(self, later: PairCandle) -> None:
         """Fold in the next period of the same pair (a day is its hours merged in order; the
@@ -162,10 +166,7 @@ class PairCandle(Figures):
                 self.high0, self.high1 = later.high0, later.high1
                 self.low0, self.low1 = later.low0, later.low1
             else:
-                if ratio_above(later.high0, later.high1, self.high0, self.high1):
-                    self.high0, self.high1 = later.high0, later.high1
-                if ratio_above(self.low0, self.low1, later.low0, later.low1):
-                    self.low0, self.low1 = later.low0, later.low1
+                self._widen(later.high0, later.high1, later.low0, later.low1)
             self.close0, self.close1 = later.close0, later.close1
         self.volume0 += later.volume0
         self.volume1 += later.volume1

@@ -71,10 +71,10 @@ class Pricing:
 
     def value(self, token: bytes, amount: int) -> int | None:
         """What `amount` base units of `token` are worth in USD (fixed point), or None."""
-        price = self.quote(token).usd
+        price = self.usd(token)
         if price is None:
             return None
-        value: int = amount * price // self.config.units.get(token, 1)
+        value: int = amount * price // self.config.unit(token)
         return value
 
     def quote(self, token: bytes) -> Quote:
@@ -106,7 +106,6 @@ class Pricing:
             return Quote(SCALE, "stable")
         if token == config.reference_token:
             return self._reference()
-        units = config.units
         best: tuple[int, int, bytes] | None = None  # (USD on the whitelisted side, price, pair)
         for anchor in config.whitelist:
             anchor_price = self.quote(anchor).usd
@@ -116,13 +115,13 @@ class Pricing:
             pair, reserve_token, reserve_anchor = found
             if reserve_token == 0 or reserve_anchor == 0:
                 continue
-            anchor_unit = units.get(anchor, 1)
+            anchor_unit = config.unit(anchor)
             depth = reserve_anchor * anchor_price // anchor_unit
             if best is None or depth > best[0]:
                 price = (
                     reserve_anchor
                     * anchor_price
-                    * units.get(token, 1)
+                    * config.unit(token)
                     // (reserve_token * anchor_unit)
                 )
                 best = (depth, price, pair)

@@ -70,7 +70,7 @@ def swap_values(
     config = pricing.config
     whitelist = config.whitelist
     price0, price1 = pricing.usd(token0), pricing.usd(token1)
-    unit0, unit1 = config.units.get(token0, 1), config.units.get(token1, 1)
+    unit0, unit1 = config.unit(token0), config.unit(token1)
     volume0 = abs(amount0_in - amount0_out)
     volume1 = abs(amount1_in - amount1_out)
     usd0, paid0, received0 = _side(price0, unit0, volume0, amount0_in, amount0_out)
